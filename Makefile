@@ -1,0 +1,49 @@
+# The two set-up commands of the README: `make run` and `make test`. Each creates or reuses .venv.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+DEPS_HASH := $(shell cat pyproject.toml | sha1sum | cut -c1-12)
+RUN_STAMP := $(VENV)/.installed-run-$(DEPS_HASH)
+TEST_STAMP := $(VENV)/.installed-test-$(DEPS_HASH)
+
+.PHONY: run test lint format bench clean install
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(RUN_STAMP): | $(PY)
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): | $(PY)
+	$(PIP) install --quiet -e '.[test]'
+	touch $@ $(RUN_STAMP)
+
+install: $(TEST_STAMP)
+
+## Start the API server on SQLite with the offline model (http://127.0.0.1:8000).
+run: $(RUN_STAMP)
+	$(VENV)/bin/sessiongraph serve
+
+## Lint, then run the whole test suite.
+test: $(TEST_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest
+
+lint: $(TEST_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(TEST_STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(TEST_STAMP)
+	$(PY) bench/api_latency.py
+	$(PY) bench/growth.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -1,0 +1,71 @@
+"""In-process thread registry (``memory://``), with least-recently-used eviction of idle threads."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal
+
+from sessiongraph.checkpoints.registry import ThreadExists, ThreadInfo, ThreadQuery, ThreadRegistry
+
+
+class MemoryThreadRegistry(ThreadRegistry):
+    """Threads in a dict; past ``max_threads`` the least recently used idle threads are evicted.
+
+    ``on_evict`` is awaited with the evicted thread id so the caller can drop its checkpoints.
+    """
+
+    def __init__(
+        self, max_threads: int = 10_000, on_evict: Callable[[str], Awaitable[None]] | None = None
+    ) -> None:
+        self._threads: OrderedDict[str, ThreadInfo] = OrderedDict()
+        self.max_threads = max_threads
+        self.on_evict = on_evict
+
+    async def create(
+        self,
+        thread_id: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+        ttl_minutes: float | None = None,
+        if_exists: Literal["raise", "do_nothing"] = "raise",
+    ) -> ThreadInfo:
+        existing = self._threads.get(thread_id)
+        if existing is not None:
+            if if_exists == "raise":
+                raise ThreadExists(thread_id)
+            return existing
+        info = self.new_info(thread_id, metadata, owner, ttl_minutes)
+        await self.save(info)
+        return info
+
+    async def get(self, thread_id: str) -> ThreadInfo | None:
+        info = self._threads.get(thread_id)
+        if info is not None:
+            self._threads.move_to_end(thread_id)
+        return info
+
+    async def search(self, query: ThreadQuery) -> list[ThreadInfo]:
+        return query.page(list(self._threads.values()))
+
+    async def count(self, query: ThreadQuery) -> int:
+        return sum(1 for info in self._threads.values() if query.matches(info))
+
+    async def save(self, info: ThreadInfo) -> None:
+        self._threads[info.thread_id] = info
+        self._threads.move_to_end(info.thread_id)
+        await self._evict()
+
+    async def delete(self, thread_id: str) -> bool:
+        return self._threads.pop(thread_id, None) is not None
+
+    async def _evict(self) -> None:
+        overflow = len(self._threads) - self.max_threads
+        if overflow <= 0:
+            return
+        victims = [tid for tid, info in self._threads.items() if info.status in ("idle", "error")][:overflow]
+        for thread_id in victims:
+            del self._threads[thread_id]
+            if self.on_evict is not None:
+                await self.on_evict(thread_id)

@@ -1,0 +1,98 @@
+"""The runtime context: per-run knobs, rendered as a form by LangGraph Studio.
+
+Pass it as ``context=Context(...)`` (or a dict) to ``invoke``/``stream``; over HTTP it is the run's
+``context`` object. Every field has a default and a description.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from sessiongraph.nodes.tools import BUILTIN_TOOL_NAMES
+
+from sessiongraph.settings import get_settings
+
+
+def _default_model() -> str:
+    return get_settings().resolved_model
+
+
+def _default_temperature() -> float:
+    return get_settings().temperature
+
+
+@dataclass(kw_only=True)
+class Context:
+    """Runtime configuration of one run of the agent graph."""
+
+    model: str = field(
+        default_factory=_default_model,
+        metadata={
+            "description": "Chat model: 'offline' (deterministic, no network) or 'openai:<model name>' "
+            "for any OpenAI-compatible endpoint configured in settings."
+        },
+    )
+    temperature: float = field(
+        default_factory=_default_temperature,
+        metadata={"description": "Sampling temperature passed to the chat model."},
+    )
+    max_replans: int = field(
+        default=2,
+        metadata={
+            "description": "How many times reflect may send the turn back to plan (0 disables replanning)."
+        },
+    )
+    max_tool_rounds: int = field(
+        default=6,
+        metadata={"description": "Most tool-calling model replies in one turn before moving on to reflect."},
+    )
+    require_plan_approval: bool = field(
+        default=False,
+        metadata={
+            "description": "Pause before executing a plan and wait for a human to approve, edit or reject it "
+            "(resume with Command(resume=...))."
+        },
+    )
+    summary_trigger_tokens: int = field(
+        default=3000,
+        metadata={"description": "Summarize older turns when the prompt (summary + messages) exceeds this."},
+    )
+    summary_keep_tokens: int = field(
+        default=1200,
+        metadata={"description": "Newest turns kept verbatim when summarizing, in tokens."},
+    )
+    summary_max_tokens: int = field(
+        default=600,
+        metadata={"description": "Upper bound of the running summary, in tokens."},
+    )
+    enabled_tools: list[str] = field(
+        default_factory=lambda: list(BUILTIN_TOOL_NAMES),
+        metadata={"description": "Names of the tools the agent may call (custom tools included by name)."},
+    )
+
+    def __post_init__(self) -> None:
+        if self.max_replans < 0 or self.max_tool_rounds < 0:
+            raise ValueError("max_replans and max_tool_rounds must be >= 0")
+        if min(self.summary_trigger_tokens, self.summary_keep_tokens, self.summary_max_tokens) <= 0:
+            raise ValueError("summary token budgets must be positive")
+        if self.summary_keep_tokens + self.summary_max_tokens > self.summary_trigger_tokens:
+            raise ValueError(
+                "summary_keep_tokens + summary_max_tokens must not exceed summary_trigger_tokens, "
+                "or a summarized prompt could still be over budget"
+            )
+
+
+CONTEXT_FIELDS = frozenset(f.name for f in fields(Context))
+
+
+def coerce_context(value: Context | dict[str, Any] | None) -> Context:
+    """Build a :class:`Context` from a dict (unknown keys are an error) or return it unchanged."""
+    if value is None:
+        return Context()
+    if isinstance(value, Context):
+        return value
+    unknown = set(value) - CONTEXT_FIELDS
+    if unknown:
+        raise ValueError(f"unknown context field(s) {sorted(unknown)}; known: {sorted(CONTEXT_FIELDS)}")
+    return Context(**value)

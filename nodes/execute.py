@@ -1,0 +1,120 @@
+"""execute: work through the plan with tool calls; ``tools`` runs them and loops back here.
+
+Tool calls go into ``messages`` (so the conversation keeps every call with its result); the step
+results of the turn are recorded in ``step_results``. When the model makes no further call, or
+the turn's tool-round budget is spent, control passes to ``reflect``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool
+from langgraph.constants import TAG_NOSTREAM
+from langgraph.prebuilt import ToolNode
+from langgraph.runtime import Runtime
+from sessiongraph.graphs.context import Context
+from sessiongraph.graphs.state import AgentState, StepResult
+from sessiongraph.nodes import prompts
+from sessiongraph.nodes._common import (
+    NodeDeps,
+    context_of,
+    conversation,
+    format_plan,
+    format_results,
+    system_message,
+)
+from sessiongraph.nodes.offline_logic import text_of, turn_tool_results
+
+
+def step_results_of(state: AgentState) -> list[StepResult]:
+    """The results of every tool call made so far in this turn."""
+    return [
+        StepResult(
+            tool=call["name"],
+            args=call["args"],
+            output=text_of(message)[:2000],
+            ok=message.status != "error",
+        )
+        for call, message in turn_tool_results(conversation(state))
+    ]
+
+
+def tool_rounds(state: AgentState) -> int:
+    """How many tool-calling model replies this turn has had."""
+    messages = conversation(state)
+    start = max((i for i, m in enumerate(messages) if m.type == "human"), default=-1) + 1
+    return sum(1 for m in messages[start:] if isinstance(m, AIMessage) and m.tool_calls)
+
+
+def make_execute(deps: NodeDeps):
+    """Build the ``execute`` node."""
+
+    async def execute(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+        context = context_of(runtime)
+        results = step_results_of(state)
+        tools = deps.enabled_tools(context)
+        if not tools or tool_rounds(state) >= context.max_tool_rounds:
+            return {"step_results": results}
+        instructions = prompts.EXECUTE.format(
+            plan=format_plan(state.get("plan", [])), results=format_results(results)
+        )
+        model = deps.chat_model(context).bind_tools(tools)
+        reply = await model.with_config(tags=[TAG_NOSTREAM]).ainvoke(
+            [system_message(state, instructions), *conversation(state)]
+        )
+        if isinstance(reply, AIMessage) and reply.tool_calls:
+            return {"messages": [reply], "step_results": results}
+        return {"step_results": results}
+
+    return execute
+
+
+def make_tools(tools: Sequence[BaseTool]):
+    """Build the ``tools`` node: runs the last AI message's tool calls, failures become error results.
+
+    A call to a tool the context does not enable is answered with an error result instead of running.
+    """
+    tool_node = ToolNode(list(tools), handle_tool_errors=_tool_error)
+
+    async def run_tools(
+        state: AgentState, runtime: Runtime[Context], config: RunnableConfig
+    ) -> dict[str, Any]:
+        enabled = set(context_of(runtime).enabled_tools)
+        last = conversation(state)[-1]
+        calls = list(last.tool_calls) if isinstance(last, AIMessage) else []
+        refused = [
+            ToolMessage(
+                content=f"Error: tool {c['name']!r} is not enabled; enabled tools: {sorted(enabled)}",
+                tool_call_id=c["id"] or "",
+                name=c["name"],
+                status="error",
+            )
+            for c in calls
+            if c["name"] not in enabled
+        ]
+        allowed = [c for c in calls if c["name"] in enabled]
+        produced: list[ToolMessage] = []
+        if allowed:
+            output = await tool_node.ainvoke(
+                {"messages": [last.model_copy(update={"tool_calls": allowed})]}, config
+            )
+            produced = list(output["messages"])
+        by_id = {m.tool_call_id: m for m in [*produced, *refused]}
+        return {"messages": [by_id[c["id"]] for c in calls if c["id"] in by_id]}
+
+    return run_tools
+
+
+def _tool_error(error: Exception) -> str:
+    """The result text of a tool that raised: the model sees what went wrong, not a traceback."""
+    return f"Error: {type(error).__name__}: {error}"
+
+
+def describe_call(call: dict[str, Any]) -> str:
+    """A one-line description of a tool call, for the CLI."""
+    return f"{call['name']}({json.dumps(call['args'])})"

@@ -1,0 +1,78 @@
+"""The chat-model factory: a model spec string (``offline`` or ``openai:<name>``) -> a chat model.
+
+``openai:<name>`` uses ``langchain_openai.ChatOpenAI`` with the base URL and key from settings, so
+any OpenAI-compatible server works (OpenAI, vLLM, Ollama, llama.cpp's server, ...).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.messages.utils import count_tokens_approximately
+from sessiongraph.nodes.offline_model import OfflineChatModel
+
+from sessiongraph.settings import Settings, get_settings
+
+
+class ModelConfigError(ValueError):
+    """The model spec cannot be turned into a chat model; the message says how to fix it."""
+
+
+def create_chat_model(spec: str, temperature: float = 0.0, settings: Settings | None = None) -> BaseChatModel:
+    """Build the chat model named by ``spec`` (cached per spec, temperature and endpoint)."""
+    settings = settings or get_settings()
+    return _cached_model(
+        spec.strip(),
+        float(temperature),
+        settings.openai_base_url,
+        settings.openai_api_key,
+        settings.request_timeout_s,
+    )
+
+
+@lru_cache(maxsize=32)
+def _cached_model(
+    spec: str, temperature: float, base_url: str | None, api_key: str | None, timeout: float
+) -> BaseChatModel:
+    if spec in ("", "offline") or spec.startswith("offline:"):
+        return OfflineChatModel(temperature=temperature)
+    provider, _, name = spec.partition(":")
+    if provider != "openai" or not name:
+        raise ModelConfigError(
+            f"unknown model {spec!r}: use 'offline' or 'openai:<model name>' "
+            "(with SESSIONGRAPH_OPENAI_BASE_URL for a self-hosted OpenAI-compatible server)"
+        )
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        model=name,
+        temperature=temperature,
+        base_url=base_url,
+        # A self-hosted server often needs no key, but the client insists on one.
+        api_key=api_key or "not-needed",
+        timeout=timeout,
+        max_retries=1,
+        stream_usage=True,
+    )
+
+
+def count_tokens(model: BaseChatModel, messages: list[BaseMessage]) -> int:
+    """Tokens in ``messages`` by the model's own counter, or the documented approximation.
+
+    The approximation (``langchain_core.messages.utils.count_tokens_approximately``) counts about
+    4 characters a token plus 3 tokens a message. It is used when the model has no counter, or
+    when its counter cannot run here (``ChatOpenAI``'s needs tiktoken's encoding files, which a
+    machine without internet access cannot download).
+    """
+    if isinstance(model, OfflineChatModel) or _counter_broken.get(type(model).__name__):
+        return count_tokens_approximately(messages)
+    try:
+        return model.get_num_tokens_from_messages(messages)
+    except Exception:
+        _counter_broken[type(model).__name__] = True
+        return count_tokens_approximately(messages)
+
+
+_counter_broken: dict[str, bool] = {}

@@ -1,0 +1,46 @@
+"""plan: an ordered list of steps toward the goal (again after a replan, with the reason)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+from sessiongraph.graphs.context import Context
+from sessiongraph.graphs.state import AgentState
+from sessiongraph.nodes import prompts
+from sessiongraph.nodes._common import (
+    NodeDeps,
+    context_of,
+    conversation,
+    format_results,
+    structured_call,
+    system_message,
+)
+from sessiongraph.nodes.schemas import PlanOutput
+
+
+def make_plan(deps: NodeDeps):
+    """Build the ``plan`` node."""
+
+    async def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+        context = context_of(runtime)
+        understanding = state.get("understanding") or {"goal": "answer the user"}
+        reflection = state.get("reflection")
+        previous = ""
+        if reflection and reflection["verdict"] == "replan":
+            previous = prompts.PLAN_PREVIOUS.format(
+                reason=reflection["reason"], results=format_results(state.get("step_results", []))
+            )
+        names = ", ".join(t.name for t in deps.enabled_tools(context)) or "(none)"
+        instructions = prompts.PLAN.format(tools=names, goal=understanding["goal"], previous=previous)
+        result = await structured_call(
+            deps.chat_model(context),
+            PlanOutput,
+            [system_message(state, instructions), *conversation(state)],
+            PlanOutput(steps=["Answer the request directly"]),
+        )
+        steps = [s.strip() for s in result.steps if s and s.strip()][:12] or ["Answer the request directly"]
+        replanned = bool(previous)
+        return {"plan": steps, "reflection": None, "iteration": state.get("iteration", 0) + int(replanned)}
+
+    return plan

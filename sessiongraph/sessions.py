@@ -1,0 +1,256 @@
+"""The session facade: one object to open a backend, pick a thread and talk to the agent.
+
+Used by the CLI, the notebooks and the HTTP API. Every turn goes through the same bookkeeping:
+the thread is marked ``busy``; on success it becomes ``idle`` (or ``interrupted`` when the graph
+paused for plan approval); on failure the thread is rolled back to the checkpoint it had before
+the turn and marked ``error``, so the next turn works on the conversation as it was.
+
+Example::
+
+    import asyncio
+    from sessiongraph import Sessions
+
+    async def main() -> None:
+        async with Sessions.open("sqlite:///data/demo.db") as sessions:
+            thread = await sessions.create_thread(metadata={"user": "ada"})
+            state = await sessions.invoke(thread.thread_id, "what is 6*7?")
+            print(state["messages"][-1].content)
+
+    asyncio.run(main())
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command, StateSnapshot
+
+from sessiongraph.checkpoints.backends import Backend, open_backend
+from sessiongraph.checkpoints.registry import ThreadInfo, ThreadNotFound, ThreadQuery, ThreadStatus
+from sessiongraph.graphs.agent import build_graph
+from sessiongraph.graphs.context import Context, coerce_context
+from sessiongraph.settings import Settings, get_settings
+
+log = logging.getLogger("sessiongraph.sessions")
+
+TurnInput = str | Mapping[str, Any] | Command | None
+
+
+class NoPendingInterrupt(RuntimeError):
+    """``resume`` was called on a thread that is not waiting at an interrupt."""
+
+    def __init__(self, thread_id: str) -> None:
+        super().__init__(
+            f"thread {thread_id!r} has no pending interrupt to resume; send a new message instead"
+        )
+        self.thread_id = thread_id
+
+
+def thread_config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
+    """The LangGraph config selecting a thread (and optionally one of its checkpoints)."""
+    configurable: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
+    if checkpoint_id:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
+
+
+def as_graph_input(value: TurnInput) -> dict[str, Any] | Command | None:
+    """A turn's input: a string becomes one human message; dicts and Commands pass through."""
+    if isinstance(value, str):
+        return {"messages": [HumanMessage(value)]}
+    if value is None or isinstance(value, Command):
+        return value
+    return dict(value)
+
+
+class Sessions:
+    """Checkpointed agent sessions on one backend (see the module docstring)."""
+
+    def __init__(self, backend: Backend, graph: CompiledStateGraph, settings: Settings) -> None:
+        self.backend = backend
+        self.graph = graph
+        self.settings = settings
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(
+        cls,
+        url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        model: BaseChatModel | None = None,
+        tools: Sequence[BaseTool | Callable[..., Any]] | None = None,
+    ) -> AsyncIterator[Sessions]:
+        """Open the backend at ``url`` (default: the settings' ``checkpoint_url``) and build the graph."""
+        settings = settings or get_settings()
+        async with open_backend(
+            url or settings.checkpoint_url,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            memory_max_threads=settings.memory_max_threads,
+        ) as backend:
+            graph = build_graph(
+                model=model, tools=tools, checkpointer=backend.checkpointer, store=backend.store
+            )
+            yield cls(backend, graph, settings)
+
+    # --- threads ---------------------------------------------------------------------------
+
+    async def create_thread(
+        self,
+        thread_id: str | None = None,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+        ttl_minutes: float | None = None,
+        if_exists: Literal["raise", "do_nothing"] = "raise",
+    ) -> ThreadInfo:
+        """Register a thread (a new UUID when ``thread_id`` is omitted)."""
+        ttl = ttl_minutes if ttl_minutes is not None else self.settings.thread_ttl_minutes
+        return await self.backend.registry.create(
+            thread_id or str(uuid.uuid4()),
+            metadata=metadata,
+            owner=owner,
+            ttl_minutes=ttl,
+            if_exists=if_exists,
+        )
+
+    async def get_thread(self, thread_id: str) -> ThreadInfo:
+        """The thread's record, or :class:`ThreadNotFound`."""
+        return await self.backend.registry.require(thread_id)
+
+    async def list_threads(
+        self,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        status: ThreadStatus | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[ThreadInfo]:
+        """Threads matching the metadata filter and status, newest first."""
+        query = ThreadQuery(metadata=metadata, status=status, limit=limit, offset=offset)
+        return await self.backend.registry.search(query)
+
+    async def update_thread(self, thread_id: str, metadata: Mapping[str, Any]) -> ThreadInfo:
+        """Merge ``metadata`` into the thread's metadata."""
+        return await self.backend.registry.update(thread_id, metadata=metadata)
+
+    async def delete_thread(self, thread_id: str) -> None:
+        """Delete the thread and all its checkpoints."""
+        if not await self.backend.delete_thread(thread_id):
+            raise ThreadNotFound(thread_id)
+
+    # --- turns -----------------------------------------------------------------------------
+
+    async def invoke(
+        self,
+        thread_id: str,
+        message: TurnInput,
+        *,
+        context: Context | Mapping[str, Any] | None = None,
+        create: bool = True,
+    ) -> dict[str, Any]:
+        """Run one turn and return the thread's state values after it."""
+        ctx = _context(context)
+        async with self._turn(thread_id, message, create=create) as (graph_input, config):
+            return await self.graph.ainvoke(graph_input, config, context=ctx)
+
+    async def astream_events(
+        self,
+        thread_id: str,
+        message: TurnInput,
+        *,
+        context: Context | Mapping[str, Any] | None = None,
+        create: bool = True,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Run one turn, yielding ``astream_events(version="v2")`` events as they happen."""
+        ctx = _context(context)
+        async with self._turn(thread_id, message, create=create) as (graph_input, config):
+            async for event in self.graph.astream_events(graph_input, config, context=ctx, version="v2"):
+                yield dict(event)
+
+    async def resume(
+        self, thread_id: str, value: Any, *, context: Context | Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Answer the pending interrupt (plan approval) with ``value`` and finish the turn."""
+        state = await self.get_state(thread_id)
+        if not state.interrupts:
+            raise NoPendingInterrupt(thread_id)
+        return await self.invoke(thread_id, Command(resume=value), context=context, create=False)
+
+    @contextlib.asynccontextmanager
+    async def _turn(
+        self, thread_id: str, message: TurnInput, *, create: bool
+    ) -> AsyncIterator[tuple[dict[str, Any] | Command | None, RunnableConfig]]:
+        registry = self.backend.registry
+        if create:
+            await self.create_thread(thread_id, if_exists="do_nothing")
+        else:
+            await registry.require(thread_id)
+        before = await self.graph.checkpointer.aget_tuple(thread_config(thread_id))  # type: ignore[union-attr]
+        await registry.set_status(thread_id, "busy")
+        try:
+            yield as_graph_input(message), thread_config(thread_id)
+        except BaseException:
+            await self.rollback(thread_id, before.config if before else None)
+            await registry.set_status(thread_id, "error")
+            raise
+        await registry.set_status(thread_id, await self.status_after_run(thread_id))
+
+    async def rollback(self, thread_id: str, before: RunnableConfig | None) -> None:
+        """Make the checkpoint ``before`` the thread's head again (no checkpoints if ``None``)."""
+        try:
+            if before is None:
+                await self.graph.checkpointer.adelete_thread(thread_id)  # type: ignore[union-attr]
+            else:
+                await self.graph.aupdate_state(before, None, as_node="__copy__")
+        except Exception:
+            log.exception("rollback of thread %s failed", thread_id)
+
+    async def status_after_run(self, thread_id: str) -> ThreadStatus:
+        """``interrupted`` when the thread waits at an interrupt, else ``idle``."""
+        state = await self.get_state(thread_id)
+        return "interrupted" if state.interrupts else "idle"
+
+    # --- state -----------------------------------------------------------------------------
+
+    async def get_state(self, thread_id: str, checkpoint_id: str | None = None) -> StateSnapshot:
+        """The thread's current state, or its state at ``checkpoint_id``."""
+        return await self.graph.aget_state(thread_config(thread_id, checkpoint_id))
+
+    async def get_history(
+        self, thread_id: str, *, limit: int | None = None, before: str | None = None
+    ) -> list[StateSnapshot]:
+        """The thread's checkpoints, newest first."""
+        before_config = thread_config(thread_id, before) if before else None
+        return [
+            s
+            async for s in self.graph.aget_state_history(
+                thread_config(thread_id), limit=limit, before=before_config
+            )
+        ]
+
+    async def fork(
+        self,
+        thread_id: str,
+        checkpoint_id: str,
+        values: Mapping[str, Any] | None = None,
+        as_node: str | None = None,
+    ) -> RunnableConfig:
+        """Rewind: make a new head checkpoint branching from ``checkpoint_id`` (optionally edited)."""
+        config = thread_config(thread_id, checkpoint_id)
+        if values is None:
+            return await self.graph.aupdate_state(config, None, as_node="__copy__")
+        return await self.graph.aupdate_state(config, dict(values), as_node=as_node)
+
+
+def _context(context: Context | Mapping[str, Any] | None) -> Context:
+    return context if isinstance(context, Context) else coerce_context(dict(context or {}))

@@ -1,0 +1,164 @@
+"""Settings: the one place that reads the environment and the optional YAML file.
+
+Every setting can be given as an environment variable ``SESSIONGRAPH_<NAME>`` (for example
+``SESSIONGRAPH_CHECKPOINT_URL=redis://127.0.0.1:6379/0``), in a YAML file named by
+``SESSIONGRAPH_CONFIG`` (default ``./sessiongraph.yaml`` when it exists), or passed to
+:class:`Settings` directly. Precedence: init arguments > environment > ``.env`` > YAML > defaults.
+
+Example::
+
+    from sessiongraph.settings import Settings
+
+    settings = Settings(checkpoint_url="memory://", model="offline")
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = "sessiongraph.yaml"
+
+
+def _yaml_file() -> Path | None:
+    configured = os.environ.get("SESSIONGRAPH_CONFIG")
+    if configured:
+        path = Path(configured)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"SESSIONGRAPH_CONFIG names {configured!r}, which is not a file; "
+                "fix the path or unset the variable."
+            )
+        return path
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+class Settings(BaseSettings):
+    """Configuration of sessiongraph: backend, model, HTTP server, limits and retention."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SESSIONGRAPH_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_nested_delimiter="__",
+    )
+
+    # --- sessions -------------------------------------------------------------------------
+    checkpoint_url: str = Field(
+        default="sqlite:///data/sessiongraph.db",
+        description="Where sessions live: memory://, sqlite:///path/to/file.db or redis://host:port/db.",
+    )
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0, description="SQLite busy timeout.")
+
+    # --- model ----------------------------------------------------------------------------
+    model: str = Field(
+        default="",
+        description=(
+            "Chat model: 'offline' (deterministic, no network) or 'openai:<model name>'. "
+            "Empty picks 'openai:<openai_model>' when an OpenAI base URL or key is set, else 'offline'."
+        ),
+    )
+    openai_base_url: str | None = Field(
+        default=None, description="Base URL of any OpenAI-compatible server (vLLM, Ollama, llama.cpp)."
+    )
+    openai_api_key: str | None = Field(default=None, description="API key for the OpenAI-compatible server.")
+    openai_model: str = Field(default="gpt-4o-mini", description="Model name used when model is empty.")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    request_timeout_s: float = Field(default=60.0, gt=0, description="Timeout of one model request.")
+
+    # --- HTTP API -------------------------------------------------------------------------
+    host: str = Field(default="127.0.0.1", description="Address the API binds to.")
+    port: int = Field(default=8000, ge=0, le=65535)
+    api_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description="API key -> owner. Empty: no auth, and the server binds to loopback only.",
+    )
+    rate_limit: str = Field(default="120/minute", description="Per-key rate limit ('limits' notation).")
+    rate_limit_storage: str = Field(
+        default="memory://", description="'limits' storage URL (memory:// or redis://)."
+    )
+    max_body_bytes: int = Field(default=1_048_576, gt=0, description="Largest accepted request body.")
+    max_concurrent_runs: int = Field(default=16, gt=0, description="Runs executing at once, server-wide.")
+    max_queued_runs: int = Field(default=64, ge=0, description="Runs waiting for a slot before 503.")
+    heartbeat_s: float = Field(default=5.0, gt=0, description="Seconds between SSE heartbeat comments.")
+    cors_origins: list[str] = Field(
+        default_factory=lambda: [
+            "https://smith.langchain.com",
+            "http://localhost:3000",
+            "http://127.0.0.1:3000",
+        ],
+        description="Origins allowed by CORS (LangGraph Studio's by default).",
+    )
+
+    # --- retention ------------------------------------------------------------------------
+    checkpoint_keep_latest: int | None = Field(
+        default=None, ge=1, description="Keep only the newest N checkpoints per thread (None keeps all)."
+    )
+    thread_ttl_minutes: float | None = Field(
+        default=None, gt=0, description="Delete threads idle for longer than this (None: never)."
+    )
+    ttl_sweep_interval_s: float = Field(
+        default=60.0, gt=0, description="How often expired threads are swept."
+    )
+    memory_max_threads: int = Field(
+        default=10_000, gt=0, description="memory:// keeps at most this many threads (LRU eviction)."
+    )
+
+    @field_validator("checkpoint_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("memory://", "sqlite://", "redis://", "rediss://")):
+            raise ValueError(
+                f"checkpoint_url {value!r} has an unknown scheme; use memory://, "
+                "sqlite:///path/to/file.db or redis://host:port/db"
+            )
+        return value
+
+    @property
+    def resolved_model(self) -> str:
+        """The model spec in use: ``model`` if set, else OpenAI when configured, else ``offline``."""
+        if self.model:
+            return self.model
+        if self.openai_base_url or self.openai_api_key:
+            return f"openai:{self.openai_model}"
+        return "offline"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Add the YAML file below the environment in precedence."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        yaml_path = _yaml_file()
+        if yaml_path is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_path))
+        sources.append(file_secret_settings)
+        return tuple(sources)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
+
+
+def settings_with(**overrides: Any) -> Settings:
+    """A copy of the process settings with some fields replaced (validated)."""
+    return Settings(**{**get_settings().model_dump(), **overrides})
