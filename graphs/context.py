@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from sessiongraph.nodes.tools import BUILTIN_TOOL_NAMES
 
 from sessiongraph.settings import get_settings
@@ -72,6 +74,9 @@ class Context:
     )
 
     def __post_init__(self) -> None:
+        provider, _, name = self.model.partition(":")
+        if not (provider == "offline" or (provider == "openai" and name)):
+            raise ValueError(f"model {self.model!r} is not 'offline' or 'openai:<model name>'")
         if self.max_replans < 0 or self.max_tool_rounds < 0:
             raise ValueError("max_replans and max_tool_rounds must be >= 0")
         if min(self.summary_trigger_tokens, self.summary_keep_tokens, self.summary_max_tokens) <= 0:
@@ -95,4 +100,8 @@ def coerce_context(value: Context | dict[str, Any] | None) -> Context:
     unknown = set(value) - CONTEXT_FIELDS
     if unknown:
         raise ValueError(f"unknown context field(s) {sorted(unknown)}; known: {sorted(CONTEXT_FIELDS)}")
-    return Context(**value)
+    # Validates field types too (a pydantic ValidationError is a ValueError).
+    return _ADAPTER.validate_python(dict(value))
+
+
+_ADAPTER: TypeAdapter[Context] = TypeAdapter(Context)
