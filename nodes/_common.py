@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.constants import TAG_NOSTREAM
 from langgraph.types import RetryPolicy
@@ -97,12 +97,7 @@ async def structured_call(
     Errors raised by the model itself (network, server) propagate, so the node's RetryPolicy
     handles them.
     """
-    runnable = (
-        model.with_structured_output(schema, include_raw=True, method="function_calling")
-        if _takes_method(model)
-        else model.with_structured_output(schema, include_raw=True)
-    )
-    runnable = runnable.with_config(tags=[TAG_NOSTREAM], run_name=f"structured:{schema.__name__}")
+    runnable = _structured_runnable(model, schema)
     attempt_messages = list(messages)
     for attempt in range(2):
         result: dict[str, Any] = await runnable.ainvoke(attempt_messages, config)
@@ -120,6 +115,39 @@ async def structured_call(
         ]
     log.warning("using the fallback %s after two malformed replies", schema.__name__)
     return fallback
+
+
+_RUNNABLES: dict[tuple[int, Any], tuple[BaseChatModel, Runnable]] = {}
+_RUNNABLES_MAX = 128
+
+
+def _memo(model: BaseChatModel, key: Any, build: Callable[[], Runnable]) -> Runnable:
+    """Cache runnables derived from a model: building tool schemas costs more than an offline reply."""
+    entry = _RUNNABLES.get((id(model), key))
+    if entry is not None and entry[0] is model:
+        return entry[1]
+    if len(_RUNNABLES) >= _RUNNABLES_MAX:
+        _RUNNABLES.clear()
+    runnable = build()
+    _RUNNABLES[(id(model), key)] = (model, runnable)
+    return runnable
+
+
+def _structured_runnable(model: BaseChatModel, schema: type[BaseModel]) -> Runnable:
+    def build() -> Runnable:
+        if _takes_method(model):
+            structured = model.with_structured_output(schema, include_raw=True, method="function_calling")
+        else:
+            structured = model.with_structured_output(schema, include_raw=True)
+        return structured.with_config(tags=[TAG_NOSTREAM], run_name=f"structured:{schema.__name__}")
+
+    return _memo(model, ("structured", schema), build)
+
+
+def tool_model(model: BaseChatModel, tools: Sequence[BaseTool]) -> Runnable:
+    """``model.bind_tools(tools)``, tagged not to stream, cached per model and tool set."""
+    key = ("tools", tuple((t.name, id(t)) for t in tools))
+    return _memo(model, key, lambda: model.bind_tools(list(tools)).with_config(tags=[TAG_NOSTREAM]))
 
 
 def _takes_method(model: BaseChatModel) -> bool:

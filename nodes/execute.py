@@ -14,7 +14,6 @@ from typing import Any
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
-from langgraph.constants import TAG_NOSTREAM
 from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 from sessiongraph.graphs.context import Context
@@ -27,6 +26,7 @@ from sessiongraph.nodes._common import (
     format_plan,
     format_results,
     system_message,
+    tool_model,
 )
 from sessiongraph.nodes.offline_logic import text_of, turn_tool_results
 
@@ -63,8 +63,7 @@ def make_execute(deps: NodeDeps):
         instructions = prompts.EXECUTE.format(
             plan=format_plan(state.get("plan", [])), results=format_results(results)
         )
-        model = deps.chat_model(context).bind_tools(tools)
-        reply = await model.with_config(tags=[TAG_NOSTREAM]).ainvoke(
+        reply = await tool_model(deps.chat_model(context), tools).ainvoke(
             [system_message(state, instructions), *conversation(state)]
         )
         if isinstance(reply, AIMessage) and reply.tool_calls:
