@@ -37,6 +37,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
+
 from sessiongraph.graphs.context import Context
 from sessiongraph.graphs.state import AgentState, InputState
 from sessiongraph.nodes._common import LLM_RETRY, NodeDeps, context_of
@@ -49,6 +50,7 @@ from sessiongraph.nodes.review import review_plan
 from sessiongraph.nodes.summarize import make_summarize, needs_summary
 from sessiongraph.nodes.tools import merge_tools
 from sessiongraph.nodes.understand import make_understand
+from sessiongraph.settings import Settings
 
 GRAPH_NAME = "agent"
 
@@ -60,6 +62,7 @@ def build_graph(
     checkpointer: BaseCheckpointSaver | None = None,
     store: BaseStore | None = None,
     name: str = GRAPH_NAME,
+    settings: Settings | None = None,
 ) -> CompiledStateGraph:
     """Assemble and compile the agent graph.
 
@@ -71,9 +74,11 @@ def build_graph(
         checkpointer: where the thread's checkpoints go (``None``: none, or injected by the platform).
         store: a long-term memory store made available to nodes.
         name: the compiled graph's name (the graph id shown in Studio).
+        settings: where the default model and the OpenAI endpoint come from (default: the
+            process settings, read when a run needs them).
     """
     all_tools = merge_tools(list(tools or []))
-    deps = NodeDeps(model=model, tools=tuple(all_tools))
+    deps = NodeDeps(model=model, tools=tuple(all_tools), settings=settings)
 
     def route_turn(state: AgentState, runtime: Runtime[Context]) -> Literal["summarize", "understand"]:
         context = context_of(runtime)

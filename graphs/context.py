@@ -13,31 +13,23 @@ from pydantic import TypeAdapter
 
 from sessiongraph.nodes.tools import BUILTIN_TOOL_NAMES
 
-from sessiongraph.settings import get_settings
-
-
-def _default_model() -> str:
-    return get_settings().resolved_model
-
-
-def _default_temperature() -> float:
-    return get_settings().temperature
-
 
 @dataclass(kw_only=True)
 class Context:
     """Runtime configuration of one run of the agent graph."""
 
     model: str = field(
-        default_factory=_default_model,
+        default="",
         metadata={
             "description": "Chat model: 'offline' (deterministic, no network) or 'openai:<model name>' "
-            "for any OpenAI-compatible endpoint configured in settings."
+            "for the OpenAI-compatible endpoint configured in settings. Empty: the configured default."
         },
     )
-    temperature: float = field(
-        default_factory=_default_temperature,
-        metadata={"description": "Sampling temperature passed to the chat model."},
+    temperature: float | None = field(
+        default=None,
+        metadata={
+            "description": "Sampling temperature passed to the chat model. Empty: the configured default."
+        },
     )
     max_replans: int = field(
         default=2,
@@ -75,7 +67,7 @@ class Context:
 
     def __post_init__(self) -> None:
         provider, _, name = self.model.partition(":")
-        if not (provider == "offline" or (provider == "openai" and name)):
+        if self.model and not (provider == "offline" or (provider == "openai" and name)):
             raise ValueError(f"model {self.model!r} is not 'offline' or 'openai:<model name>'")
         if self.max_replans < 0 or self.max_tool_rounds < 0:
             raise ValueError("max_replans and max_tool_rounds must be >= 0")

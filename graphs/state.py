@@ -6,10 +6,13 @@ one turn; the ``understand`` node resets them when a new turn starts.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
+
+# typing_extensions.TypedDict: LangGraph derives the JSON schemas Studio shows from it on Python < 3.12.
+from typing_extensions import NotRequired, TypedDict  # noqa: UP035
 
 
 class StepResult(TypedDict):

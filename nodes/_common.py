@@ -15,10 +15,12 @@ from langchain_core.tools import BaseTool
 from langgraph.constants import TAG_NOSTREAM
 from langgraph.types import RetryPolicy
 from pydantic import BaseModel
+
 from sessiongraph.graphs.context import Context
 from sessiongraph.graphs.state import AgentState, StepResult
 from sessiongraph.nodes import prompts
 from sessiongraph.nodes.models import create_chat_model
+from sessiongraph.settings import Settings, get_settings
 
 log = logging.getLogger("sessiongraph.nodes")
 
@@ -34,12 +36,17 @@ class NodeDeps:
 
     model: BaseChatModel | None = None
     tools: Sequence[BaseTool] = field(default_factory=tuple)
+    settings: Settings | None = None
+    """Where the default model, temperature and endpoint come from (``None``: the process settings)."""
 
     def chat_model(self, context: Context) -> BaseChatModel:
-        """The fixed model if one was given to ``build_graph``, else the context's model spec."""
+        """The fixed model if one was given to ``build_graph``, else the context's model spec
+        (empty: the settings' model)."""
         if self.model is not None:
             return self.model
-        return create_chat_model(context.model, context.temperature)
+        settings = self.settings or get_settings()
+        temperature = settings.temperature if context.temperature is None else context.temperature
+        return create_chat_model(context.model or settings.resolved_model, temperature, settings)
 
     def enabled_tools(self, context: Context) -> list[BaseTool]:
         """The tools the context enables, in registration order."""

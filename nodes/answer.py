@@ -6,6 +6,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
+
 from sessiongraph.graphs.context import Context
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes import prompts

@@ -16,6 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
+
 from sessiongraph.graphs.context import Context
 from sessiongraph.graphs.state import AgentState, StepResult
 from sessiongraph.nodes import prompts

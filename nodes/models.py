@@ -11,8 +11,8 @@ from functools import lru_cache
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
-from sessiongraph.nodes.offline_model import OfflineChatModel
 
+from sessiongraph.nodes.offline_model import OfflineChatModel
 from sessiongraph.settings import Settings, get_settings
 
 

@@ -19,11 +19,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+
 from sessiongraph.nodes.prompts import PLAN_REJECTED_NOTE
 
 _FUNCS = r"sqrt|abs|round|floor|ceil|log|exp|sin|cos|tan|pi"
 _ARITH_RUN = re.compile(rf"(?:\b(?:{_FUNCS})\b|[\d()+\-*/%^.]|[ \t])+")
-_HAS_OPERATOR = re.compile(rf"\d\s*[+\-*/%^]\s*[\d(]|\b(?:{_FUNCS})\s*\(")
+_HAS_OPERATOR = re.compile(rf"\d\s*(?:\*\*|[+\-*/%^])\s*[\d(]|\b(?:{_FUNCS})\s*\(")
 _TIME_WORDS = re.compile(r"\b(time|date|clock|today)\b", re.IGNORECASE)
 _TIMEZONE = re.compile(r"\b([A-Z][a-z]+/[A-Z][A-Za-z_]+)\b")
 _TEXT_STATS = re.compile(r"\b(?:count|how many) (?:the )?words\b[^:]*:\s*(.+)", re.IGNORECASE | re.DOTALL)

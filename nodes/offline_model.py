@@ -25,6 +25,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+
 from sessiongraph.nodes import offline_logic as logic
 
 OFFLINE_METADATA = {"model_name": logic.OFFLINE_MODEL_NAME, "model_provider": "offline", "offline": True}

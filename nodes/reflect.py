@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.runtime import Runtime
+
 from sessiongraph.graphs.context import Context
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes import prompts

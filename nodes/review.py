@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
+
 from sessiongraph.graphs.context import Context
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes._common import context_of

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.runtime import Runtime
+
 from sessiongraph.graphs.context import Context
 from sessiongraph.graphs.state import AgentState, turn_reset
 from sessiongraph.nodes import prompts
