@@ -1,0 +1,140 @@
+"""The installed ``sessiongraph`` console script, run as real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from langgraph_sdk import get_client
+from support.openai_stub import OpenAIStubServer
+from typer.testing import CliRunner
+
+from sessiongraph.cli import app
+from sessiongraph.sessions import Sessions
+from sessiongraph.settings import get_settings
+
+SESSIONGRAPH_BIN = Path(sys.executable).parent / "sessiongraph"
+"""The console script installed next to the test interpreter (the venv's ``sessiongraph``)."""
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the venv's ``sessiongraph`` and capture its output."""
+    return subprocess.run(
+        [str(SESSIONGRAPH_BIN), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1", **(env or {})},
+        check=False,
+    )
+
+
+def test_ask_remembers_across_processes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first = run_cli("--checkpoint-url", url, "--model", "offline", "ask", "--thread", "ada", "My name is Ada")
+    assert first.returncode == 0, first.stderr
+    second = run_cli(
+        "--checkpoint-url", url, "--model", "offline", "ask", "--thread", "ada", "--json", "What is my name?"
+    )
+    assert second.returncode == 0, second.stderr
+    payload = json.loads(second.stdout)
+    assert payload["thread_id"] == "ada"
+    assert payload["message"]["content"] == "Your name is Ada."
+
+
+def test_chat_survives_a_failing_turn_against_an_openai_server(tmp_path: Path) -> None:
+    """A model error fails the turn (the thread rolls back), the REPL goes on; answers stream over HTTP."""
+    url = f"sqlite:///{tmp_path / 'chat.db'}"
+    with OpenAIStubServer() as stub:
+        result = run_cli(
+            "--checkpoint-url",
+            url,
+            "--model",
+            "openai:stub-model",
+            "chat",
+            "--thread",
+            "t",
+            env={"SESSIONGRAPH_OPENAI_BASE_URL": stub.base_url, "SESSIONGRAPH_OPENAI_API_KEY": "test"},
+            stdin="hello [stub:400]\n/state\nwhat is 6*7?\n/quit\n",
+        )
+        streamed = [r for r in stub.requests if r.get("stream")]
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "model openai:stub-model" in out
+    assert "error:" in out and "rolled back" in out
+    assert "messages    0" in out  # /state after the failed turn: nothing was kept
+    assert "6*7 = 42" in out
+    assert "bye" in out
+    assert "Traceback" not in result.stderr
+    assert streamed, "the answer node should stream from the OpenAI-compatible server"
+
+    shown = CliRunner().invoke(app, ["--checkpoint-url", url, "threads", "show", "t"])
+    assert "idle" in shown.stdout and "6*7 = 42" in shown.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_serve_answers_over_http_with_the_sdk(tmp_path: Path) -> None:
+    """``sessiongraph serve --host --port`` starts the API on the CLI's backend; the SDK talks to it."""
+    port = _free_port()
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    argv = [str(SESSIONGRAPH_BIN), "--checkpoint-url", url, "--model", "offline", "serve"]
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*argv, "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "SESSIONGRAPH_API_KEYS": "{}"},
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as http:
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                try:
+                    if (await http.get(f"{base}/ok")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)  # poll interval; readiness is the /ok answer
+        async with get_client(url=base) as client:
+            thread = await client.threads.create()
+            message = {"role": "user", "content": "what is 6*7?"}
+            result = await client.runs.wait(thread["thread_id"], "agent", input={"messages": [message]})
+        assert "42" in result["messages"][-1]["content"]
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    # the server used the CLI's --checkpoint-url: the thread is in that SQLite file
+    async with Sessions.open(url) as sessions:
+        assert (await sessions.get_thread(thread["thread_id"])).status == "idle"
+    assert f"backend: {url}" in log.read_text()
+
+
+def test_serve_refuses_a_public_bind_without_api_keys(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    if get_settings().api_keys:  # pragma: no cover - only when the environment configures keys
+        return
+    result = CliRunner().invoke(app, ["--checkpoint-url", url, "serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "refusing to bind 0.0.0.0" in result.stderr
