@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import aiosqlite
+
 from sessiongraph.checkpoints.registry import (
     SORT_FIELDS,
     ThreadExists,
     ThreadInfo,
     ThreadQuery,
     ThreadRegistry,
+    now,
 )
 
 _SCHEMA = """
@@ -68,11 +70,16 @@ class SqliteThreadRegistry(ThreadRegistry):
         return await self.require(thread_id)
 
     async def get(self, thread_id: str) -> ThreadInfo | None:
-        async with self.conn.execute(
+        rows = await self._fetch(
             f"SELECT {_COLUMNS} FROM sessiongraph_threads WHERE thread_id = ?", (thread_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return _info(row) if row else None
+        )
+        return _info(rows[0]) if rows else None
+
+    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        # Reads take the lock too: a write on this connection while another coroutine's cursor is
+        # still open would upgrade a stale WAL snapshot, which fails at once with "database is locked".
+        async with self._lock, self.conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
 
     async def search(self, query: ThreadQuery) -> list[ThreadInfo]:
         where, params = _where(query)
@@ -82,15 +89,12 @@ class SqliteThreadRegistry(ThreadRegistry):
             f"SELECT {_COLUMNS} FROM sessiongraph_threads {where} "
             f"ORDER BY {order} {direction}, thread_id {direction} LIMIT ? OFFSET ?"
         )
-        async with self.conn.execute(sql, [*params, query.limit, query.offset]) as cursor:
-            rows = await cursor.fetchall()
-        return [_info(row) for row in rows]
+        return [_info(row) for row in await self._fetch(sql, [*params, query.limit, query.offset])]
 
     async def count(self, query: ThreadQuery) -> int:
         where, params = _where(query)
-        async with self.conn.execute(f"SELECT COUNT(*) FROM sessiongraph_threads {where}", params) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        rows = await self._fetch(f"SELECT COUNT(*) FROM sessiongraph_threads {where}", params)
+        return int(rows[0][0]) if rows else 0
 
     async def save(self, info: ThreadInfo) -> None:
         async with self._lock:
@@ -109,15 +113,12 @@ class SqliteThreadRegistry(ThreadRegistry):
             return cursor.rowcount > 0
 
     async def expired(self, at: float | None = None) -> list[str]:
-        from sessiongraph.checkpoints.registry import now
-
         moment = now() if at is None else at
         sql = (
             "SELECT thread_id FROM sessiongraph_threads WHERE ttl_minutes IS NOT NULL "
             "AND status != 'busy' AND updated_at + ttl_minutes * 60.0 < ?"
         )
-        async with self.conn.execute(sql, (moment,)) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+        return [row[0] for row in await self._fetch(sql, (moment,))]
 
 
 def _row(info: ThreadInfo) -> tuple[Any, ...]:
