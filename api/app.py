@@ -1,0 +1,99 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+The lifespan opens the sessions (backend + compiled graph) once, builds the run manager and its
+coordination parts, and on shutdown interrupts the runs still going before closing the backend.
+
+Example::
+
+    import uvicorn
+    from sessiongraph.api.app import create_app
+    from sessiongraph.settings import Settings
+
+    uvicorn.run(create_app(Settings(checkpoint_url="sqlite:///data/api.db")), port=8000)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from fastapi import FastAPI
+from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
+from starlette.middleware.cors import CORSMiddleware
+
+from sessiongraph.api.assistant import SystemAssistant
+from sessiongraph.api.coordination import MemoryRunRegistry, MemoryStreamBroker, MemoryThreadLock
+from sessiongraph.api.deps import Services
+from sessiongraph.api.errors import install_error_handlers
+from sessiongraph.api.metrics import HttpMetricsMiddleware, Metrics
+from sessiongraph.api.middleware import BodyMiddleware
+from sessiongraph.api.ratelimit import RateLimiter
+from sessiongraph.api.routes import assistants, runs, state, system, threads
+from sessiongraph.api.runs import RunManager
+from sessiongraph.sessions import Sessions
+from sessiongraph.settings import Settings, get_settings
+
+EXPOSED_HEADERS = ["content-location", "location", "x-pagination-total", "x-pagination-next", "retry-after"]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    model: BaseChatModel | None = None,
+    tools: Sequence[BaseTool | Callable[..., Any]] | None = None,
+) -> FastAPI:
+    """Build the API app on ``settings`` (default: the process settings).
+
+    ``model`` and ``tools`` are passed to the graph (tests inject a chat model this way).
+    """
+    settings = settings or get_settings()
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with Sessions.open(settings=settings, model=model, tools=tools) as sessions:
+            manager = RunManager(
+                sessions,
+                lock=MemoryThreadLock(),
+                runs=MemoryRunRegistry(),
+                broker=MemoryStreamBroker(heartbeat=settings.heartbeat_s),
+                metrics=metrics,
+                max_concurrent=settings.max_concurrent_runs,
+                max_queued=settings.max_queued_runs,
+            )
+            app.state.services = Services(
+                settings=settings,
+                sessions=sessions,
+                manager=manager,
+                metrics=metrics,
+                limiter=RateLimiter(settings.rate_limit, settings.rate_limit_storage),
+                assistant=SystemAssistant(sessions.graph, sessions.graph.name),
+            )
+            try:
+                yield
+            finally:
+                await manager.aclose()
+
+    app = FastAPI(
+        title="sessiongraph",
+        summary="Checkpointed agent sessions over the LangGraph Agent Server protocol.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (system, assistants, threads, state, runs):
+        app.include_router(module.router)
+    app.add_middleware(BodyMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        allow_credentials="*" not in settings.cors_origins,
+        expose_headers=EXPOSED_HEADERS,
+        allow_private_network=True,
+    )
+    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
+    return app

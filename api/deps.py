@@ -1,0 +1,75 @@
+"""What handlers receive through ``Depends``: the app's services and the authenticated caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from sessiongraph.api.assistant import SystemAssistant
+from sessiongraph.api.auth import Caller, authenticate
+from sessiongraph.api.errors import thread_not_found
+from sessiongraph.api.metrics import Metrics
+from sessiongraph.api.ratelimit import RateLimiter
+from sessiongraph.api.runs import RunManager
+from sessiongraph.checkpoints.registry import ThreadInfo
+from sessiongraph.sessions import Sessions
+from sessiongraph.settings import Settings
+
+
+@dataclass
+class Services:
+    """Everything the app opened at start-up (``app.state.services``)."""
+
+    settings: Settings
+    sessions: Sessions
+    manager: RunManager
+    metrics: Metrics
+    limiter: RateLimiter
+    assistant: SystemAssistant
+
+
+@dataclass
+class Api:
+    """One request's view: the services plus who is calling."""
+
+    services: Services
+    caller: Caller
+
+    @property
+    def sessions(self) -> Sessions:
+        """The session facade."""
+        return self.services.sessions
+
+    @property
+    def manager(self) -> RunManager:
+        """The run manager."""
+        return self.services.manager
+
+    def visible(self, info: ThreadInfo | None) -> bool:
+        """Whether the caller may see ``info`` (always, when auth is off)."""
+        return info is not None and (self.caller.owner is None or info.owner == self.caller.owner)
+
+    async def thread(self, thread_id: str) -> ThreadInfo:
+        """The caller's thread, or 404 (also for other owners' threads)."""
+        info = await self.sessions.backend.registry.get(thread_id)
+        if info is None or not self.visible(info):
+            raise thread_not_found(thread_id)
+        return info
+
+
+def services(request: Request) -> Services:
+    """The app's services."""
+    return request.app.state.services
+
+
+async def api(request: Request) -> Api:
+    """Authenticate the caller and count the request against their rate limit."""
+    svc: Services = request.app.state.services
+    caller = authenticate(request, svc.settings.api_keys)
+    await svc.limiter.hit(caller.key)
+    return Api(svc, caller)
+
+
+ApiDep = Annotated[Api, Depends(api)]

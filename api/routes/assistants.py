@@ -1,0 +1,76 @@
+"""Assistants: the one system assistant per configured graph (read-only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+from starlette.responses import Response
+
+from sessiongraph.api.deps import ApiDep
+from sessiongraph.api.errors import NotFound, Unprocessable
+from sessiongraph.api.schemas import AssistantSearch
+from sessiongraph.api.serialize import dumps
+
+router = APIRouter(prefix="/assistants", tags=["assistants"])
+
+
+def _json(value: object, headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(value), media_type="application/json", headers=headers)
+
+
+@router.post("/search", summary="Search assistants")
+async def search(api: ApiDep, body: Annotated[AssistantSearch | None, Body()] = None) -> Response:
+    """The assistants matching ``metadata``, ``graph_id`` and ``name``."""
+    query = body or AssistantSearch()
+    assistant = api.services.assistant
+    if query.graph_id is not None and query.graph_id != assistant.graph_id:
+        raise NotFound(f"graph {query.graph_id!r} not found; this server serves {assistant.graph_id!r}")
+    found = [assistant.to_json()] if assistant.matches(query.metadata, query.graph_id, query.name) else []
+    page = found[query.offset : query.offset + query.limit]
+    if query.select:
+        page = [{k: a[k] for k in query.select if k in a} for a in page]
+    return _json(page, {"X-Pagination-Total": str(len(found))})
+
+
+@router.post("/count", summary="Count assistants")
+async def count(api: ApiDep, body: Annotated[AssistantSearch | None, Body()] = None) -> Response:
+    """How many assistants match."""
+    query = body or AssistantSearch()
+    assistant = api.services.assistant
+    return _json(int(assistant.matches(query.metadata, query.graph_id, query.name)))
+
+
+@router.get("/{assistant_id}", summary="Get an assistant")
+async def get(api: ApiDep, assistant_id: str) -> Response:
+    """The assistant (its UUID or the graph id)."""
+    api.services.assistant.resolve(assistant_id)
+    return _json(api.services.assistant.to_json())
+
+
+@router.get("/{assistant_id}/graph", summary="Get the assistant's graph")
+async def graph(api: ApiDep, assistant_id: str, xray: str = Query(default="false")) -> Response:
+    """Nodes and edges; ``xray`` (``true`` or a depth) includes subgraphs."""
+    api.services.assistant.resolve(assistant_id)
+    depth: bool | int
+    if xray.lower() in ("true", "false"):
+        depth = xray.lower() == "true"
+    elif xray.isdigit() and int(xray) > 0:
+        depth = int(xray)
+    else:
+        raise Unprocessable("xray must be true, false or a positive integer")
+    return _json(api.services.assistant.drawing(depth))
+
+
+@router.get("/{assistant_id}/schemas", summary="Get the assistant's schemas")
+async def schemas(api: ApiDep, assistant_id: str) -> Response:
+    """Input, output, state, config and context JSON schemas."""
+    api.services.assistant.resolve(assistant_id)
+    return _json(api.services.assistant.schemas)
+
+
+@router.get("/{assistant_id}/subgraphs", summary="Get the assistant's subgraphs")
+async def subgraphs(api: ApiDep, assistant_id: str) -> Response:
+    """The agent graph has no subgraphs: ``{}``."""
+    api.services.assistant.resolve(assistant_id)
+    return _json({})

@@ -1,0 +1,293 @@
+"""Runs: on a thread (wait, stream, background, list, get, join, join-stream, cancel, delete)
+and stateless (``/runs/wait``, ``/runs/stream``, ``/runs``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import anyio
+from fastapi import APIRouter, Header, Query
+from starlette.responses import Response, StreamingResponse
+
+from sessiongraph.api.coordination import RunRecord
+from sessiongraph.api.deps import Api, ApiDep
+from sessiongraph.api.errors import NotFound, Unprocessable, thread_not_found
+from sessiongraph.api.run_plan import build_plan, reject_stateless_resume, run_kwargs
+from sessiongraph.api.schemas import RunCreate
+from sessiongraph.api.serialize import dumps, iso, loads
+from sessiongraph.api.sse import error_frame, sse_response
+from sessiongraph.checkpoints.registry import ThreadInfo
+
+router = APIRouter(tags=["runs"])
+
+
+def _json(value: object, headers: dict[str, str] | None = None, status: int = 200) -> Response:
+    return Response(dumps(value), status, media_type="application/json", headers=headers)
+
+
+def run_json(run: RunRecord) -> dict[str, Any]:
+    """The Run object."""
+    return {
+        "run_id": run.run_id,
+        "thread_id": run.thread_id,
+        "assistant_id": run.assistant_id,
+        "created_at": iso(run.created_at),
+        "updated_at": iso(run.updated_at),
+        "status": run.status,
+        "metadata": run.metadata,
+        "kwargs": run.kwargs,
+        "multitask_strategy": run.multitask_strategy,
+    }
+
+
+# --- creation ------------------------------------------------------------------------------------
+
+
+async def _thread_for_run(api: Api, thread_id: str, body: RunCreate) -> ThreadInfo:
+    registry = api.sessions.backend.registry
+    info = await registry.get(thread_id)
+    if info is None and body.if_not_exists == "create":
+        info = await api.sessions.create_thread(thread_id, owner=api.caller.owner, if_exists="do_nothing")
+    if info is None or not api.visible(info):
+        raise thread_not_found(thread_id)
+    return info
+
+
+async def _create(api: Api, thread_id: str | None, body: RunCreate) -> RunRecord:
+    assistant_id = api.services.assistant.resolve(body.assistant_id)
+    temporary = False
+    if thread_id is None:
+        reject_stateless_resume(body)
+        thread_id = str(uuid.uuid4())
+        info = await api.sessions.create_thread(thread_id, owner=api.caller.owner)
+        temporary = body.on_completion == "delete"
+    else:
+        info = await _thread_for_run(api, thread_id, body)
+    plan = await build_plan(api, body, thread_id)
+    metadata = {
+        **(body.metadata or {}),
+        "assistant_id": assistant_id,
+        "graph_id": api.services.assistant.graph_id,
+    }
+    return await api.manager.start(
+        info,
+        plan,
+        assistant_id=assistant_id,
+        metadata=metadata,
+        kwargs=run_kwargs(body),
+        multitask_strategy=body.multitask_strategy,
+        temporary=temporary,
+    )
+
+
+def _locations(run: RunRecord, stateless: bool, tail: str) -> dict[str, str]:
+    base = f"/threads/{run.thread_id}/runs/{run.run_id}"
+    if stateless and tail == "stream":
+        base = f"/runs/{run.run_id}"
+    return {"Location": f"{base}/{tail}", "Content-Location": base}
+
+
+def _canceller(api: Api, run: RunRecord, wanted: bool) -> Any:
+    if not wanted:
+        return None
+
+    async def cancel() -> None:
+        await api.manager.cancel(run, "interrupt")
+
+    return cancel
+
+
+async def _wait_response(
+    api: Api, run: RunRecord, headers: dict[str, str], cancel_on_disconnect: bool
+) -> Response:
+    """The run's result; while it runs, a newline every ``heartbeat_s`` keeps the connection alive."""
+    manager = api.manager
+    heartbeat = api.services.settings.heartbeat_s
+    if not cancel_on_disconnect and await manager.wait(run.run_id, heartbeat):
+        return Response(await manager.result(run), media_type="application/json", headers=headers)
+
+    async def body() -> AsyncIterator[bytes]:
+        done = False
+        try:
+            while not await manager.wait(run.run_id, heartbeat):
+                yield b"\n"
+            done = True
+            yield await manager.result(run)
+        finally:
+            if not done and cancel_on_disconnect:
+                with anyio.CancelScope(shield=True):
+                    await manager.cancel(run, "interrupt")
+
+    return StreamingResponse(body(), media_type="application/json", headers=headers)
+
+
+async def _stream_response(api: Api, run: RunRecord, body: RunCreate, stateless: bool) -> Response:
+    subscription = await api.manager.broker.subscribe(run.run_id, 0)
+    return sse_response(
+        subscription,
+        with_ids=body.stream_resumable,
+        on_disconnect=_canceller(api, run, body.on_disconnect == "cancel"),
+        headers=_locations(run, stateless, "stream"),
+    )
+
+
+@router.post("/threads/{thread_id}/runs/wait", summary="Run and wait for the final state")
+async def wait_run(api: ApiDep, thread_id: UUID, body: RunCreate) -> Response:
+    """Invoke: the final state values (``__interrupt__`` on a pause, ``__error__`` on failure)."""
+    run = await _create(api, str(thread_id), body)
+    return await _wait_response(api, run, _locations(run, False, "join"), body.on_disconnect == "cancel")
+
+
+@router.post("/threads/{thread_id}/runs/stream", summary="Run and stream its events (SSE)")
+async def stream_run(api: ApiDep, thread_id: UUID, body: RunCreate) -> Response:
+    """Stream the run: ``metadata`` first, then the requested modes, then ``end`` (or ``error``)."""
+    run = await _create(api, str(thread_id), body)
+    return await _stream_response(api, run, body, stateless=False)
+
+
+@router.post("/threads/{thread_id}/runs", summary="Start a background run")
+async def background_run(api: ApiDep, thread_id: UUID, body: RunCreate) -> Response:
+    """The pending Run; join it or stream it later."""
+    run = await _create(api, str(thread_id), body)
+    return _json(run_json(run), {"Content-Location": f"/threads/{run.thread_id}/runs/{run.run_id}"})
+
+
+@router.post("/runs/wait", summary="Stateless run, wait for the result")
+async def stateless_wait(api: ApiDep, body: RunCreate) -> Response:
+    """A run on a temporary thread (deleted afterwards unless ``on_completion='keep'``)."""
+    run = await _create(api, None, body)
+    return await _wait_response(api, run, _locations(run, True, "join"), body.on_disconnect == "cancel")
+
+
+@router.post("/runs/stream", summary="Stateless run, streamed")
+async def stateless_stream(api: ApiDep, body: RunCreate) -> Response:
+    """A streamed run on a temporary thread."""
+    run = await _create(api, None, body)
+    return await _stream_response(api, run, body, stateless=True)
+
+
+@router.post("/runs", summary="Stateless background run")
+async def stateless_background(api: ApiDep, body: RunCreate) -> Response:
+    """A background run on a temporary thread."""
+    run = await _create(api, None, body)
+    return _json(run_json(run), {"Content-Location": f"/runs/{run.run_id}"})
+
+
+# --- existing runs -------------------------------------------------------------------------------
+
+
+async def _run(api: Api, thread_id: UUID, run_id: UUID) -> RunRecord:
+    tid = str(thread_id)
+    await api.thread(tid)
+    run = await api.manager.runs.get(str(run_id))
+    if run is None or run.thread_id != tid:
+        raise NotFound(f"Run {run_id} not found on thread {tid}")
+    return run
+
+
+@router.get("/threads/{thread_id}/runs", summary="List a thread's runs")
+async def list_runs(
+    api: ApiDep,
+    thread_id: UUID,
+    limit: int = Query(default=10, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0),
+    status: str | None = None,
+) -> Response:
+    """Runs, newest first."""
+    tid = str(thread_id)
+    await api.thread(tid)
+    runs = await api.manager.runs.list(tid, limit=limit, offset=offset, status=status or None)
+    return _json([run_json(r) for r in runs])
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}", summary="Get a run")
+async def get_run(api: ApiDep, thread_id: UUID, run_id: UUID) -> Response:
+    """The Run."""
+    return _json(run_json(await _run(api, thread_id, run_id)))
+
+
+@router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204, summary="Delete a finished run")
+async def delete_run(api: ApiDep, thread_id: UUID, run_id: UUID) -> Response:
+    """Forget a run that is over (cancel it first if it is not)."""
+    run = await _run(api, thread_id, run_id)
+    if run.active:
+        raise Unprocessable(f"run {run.run_id} is {run.status}; cancel it before deleting it")
+    await api.manager.runs.delete(run.run_id)
+    return Response(status_code=204)
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/join", summary="Wait for a run's result")
+async def join_run(
+    api: ApiDep, thread_id: UUID, run_id: UUID, cancel_on_disconnect: bool = False
+) -> Response:
+    """Like ``/wait``, for a run created earlier."""
+    run = await _run(api, thread_id, run_id)
+    return await _wait_response(api, run, _locations(run, False, "join"), cancel_on_disconnect)
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Join a run's stream (SSE)")
+async def join_stream(
+    api: ApiDep,
+    thread_id: UUID,
+    run_id: UUID,
+    stream_mode: Annotated[list[str] | None, Query()] = None,
+    cancel_on_disconnect: bool = False,
+    last_event_id: str | None = Header(default=None),
+) -> Response:
+    """Live events of a run (after ``Last-Event-ID`` when given), until it ends."""
+    try:
+        run = await _run(api, thread_id, run_id)
+    except NotFound as exc:
+        return StreamingResponse(
+            iter([error_frame("HTTPException", f"404: {exc.detail}")]), media_type="text/event-stream"
+        )
+    modes = _join_modes(stream_mode)
+    last = _last_event_id(last_event_id)
+    subscription = await api.manager.broker.subscribe(run.run_id, last)
+    return sse_response(
+        subscription,
+        with_ids=True if last is not None else bool(run.kwargs.get("resumable")),
+        modes=modes,
+        on_disconnect=_canceller(api, run, cancel_on_disconnect),
+        headers=_locations(run, False, "stream"),
+    )
+
+
+def _join_modes(raw: list[str] | None) -> frozenset[str] | None:
+    values: list[str] = []
+    for item in raw or []:
+        item = item.strip()
+        if item.startswith("["):
+            values += [str(v) for v in loads(item)]
+        elif item:
+            values.append(item)
+    return frozenset(values) if values else None
+
+
+def _last_event_id(raw: str | None) -> int | None:
+    if raw is None or raw in ("", "-"):
+        return None
+    head = raw.split("-", 1)[0]
+    if not head.isdigit():
+        raise Unprocessable(f"Last-Event-ID {raw!r} is not an event id sent by this server")
+    return int(head)
+
+
+@router.post("/threads/{thread_id}/runs/{run_id}/cancel", summary="Cancel a run")
+async def cancel_run(
+    api: ApiDep,
+    thread_id: UUID,
+    run_id: UUID,
+    wait: bool = False,
+    action: Literal["interrupt", "rollback"] = "interrupt",
+) -> Response:
+    """Stop a pending or running run: ``interrupt`` keeps its checkpoints, ``rollback`` undoes them."""
+    run = await _run(api, thread_id, run_id)
+    if not await api.manager.cancel(run, action):
+        raise NotFound(f"No matching runs to cancel: run {run.run_id} is already {run.status}")
+    if not wait:
+        return Response(status_code=202)
+    return await _wait_response(api, run, _locations(run, False, "join"), False)

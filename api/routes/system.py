@@ -1,0 +1,47 @@
+"""``/ok``, ``/info`` and ``/metrics``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import langgraph.version as _lg_version
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from sessiongraph.api.deps import Services, services
+from sessiongraph.api.serialize import dumps
+
+router = APIRouter(tags=["system"])
+
+PROTOCOL_VERSION = "0.16.7"
+"""The langgraph-api version whose protocol this server speaks (Studio gates features on it)."""
+
+
+def _json(value: object) -> Response:
+    return Response(dumps(value), media_type="application/json")
+
+
+@router.get("/ok", summary="Liveness check")
+async def ok() -> Response:
+    """``{"ok": true}`` while the server runs."""
+    return _json({"ok": True})
+
+
+@router.get("/info", summary="Server information")
+async def info(svc: Annotated[Services, Depends(services)]) -> Response:
+    """Version, feature flags and host kind, shaped like the reference server's."""
+    return _json(
+        {
+            "version": PROTOCOL_VERSION,
+            "langgraph_py_version": getattr(_lg_version, "__version__", None),
+            "flags": {"assistants": True, "crons": False, "langsmith": False},
+            "host": {"kind": "self-hosted", "project_id": None, "revision_id": None, "tenant_id": None},
+            "sessiongraph": {"backend": svc.sessions.backend.kind, "model": svc.settings.resolved_model},
+        }
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics(svc: Annotated[Services, Depends(services)]) -> Response:
+    """Run and HTTP metrics in the Prometheus text format."""
+    return Response(svc.metrics.render(), media_type=svc.metrics.content_type)

@@ -1,0 +1,135 @@
+"""Threads: create, read, update, delete, search and count (scoped to the caller's owner)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body
+from starlette.responses import Response
+
+from sessiongraph.api.deps import Api, ApiDep
+from sessiongraph.api.errors import Conflict
+from sessiongraph.api.schemas import ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
+from sessiongraph.api.serialize import dumps, thread_json
+from sessiongraph.checkpoints.registry import ThreadInfo, ThreadQuery
+from sessiongraph.sessions import thread_config
+
+router = APIRouter(prefix="/threads", tags=["threads"])
+
+
+def _json(value: object, headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(value), media_type="application/json", headers=headers)
+
+
+async def thread_view(api: Api, info: ThreadInfo, *, with_values: bool = True) -> dict[str, Any]:
+    """The Thread object: registry record + latest values, pending interrupts and last error."""
+    values = None
+    interrupts: dict[str, list[Any]] = {}
+    if info.status == "interrupted":
+        state = await api.sessions.get_state(info.thread_id)
+        values = state.values
+        interrupts = {t.id: list(t.interrupts) for t in state.tasks if t.interrupts}
+    elif with_values:
+        saved = await api.sessions.graph.checkpointer.aget_tuple(thread_config(info.thread_id))  # type: ignore[union-attr]
+        if saved is not None:
+            channels = api.sessions.graph.stream_channels_list
+            stored = saved.checkpoint["channel_values"]
+            values = {k: stored[k] for k in channels if k in stored}
+    error = None
+    if info.status == "error":
+        last = await api.manager.runs.list(info.thread_id, limit=1)
+        error = last[0].error if last else None
+    return thread_json(info, values=values, interrupts=interrupts, error=error)
+
+
+@router.post("", summary="Create a thread")
+async def create(api: ApiDep, body: Annotated[ThreadCreate | None, Body()] = None) -> Response:
+    """A new thread owned by the caller (``if_exists='do_nothing'`` returns an existing one)."""
+    body = body or ThreadCreate()
+    thread_id = str(body.thread_id or uuid.uuid4())
+    registry = api.sessions.backend.registry
+    existing = await registry.get(thread_id)
+    if existing is not None:
+        if body.if_exists == "raise" or not api.visible(existing):
+            raise Conflict(
+                f"Thread with ID {thread_id} already exists; use if_exists='do_nothing' to reuse it"
+            )
+        return _json(await thread_view(api, existing))
+    ttl = body.ttl.get("ttl") if isinstance(body.ttl, dict) else body.ttl
+    info = await api.sessions.create_thread(
+        thread_id, metadata=body.metadata, owner=api.caller.owner, ttl_minutes=ttl, if_exists="do_nothing"
+    )
+    return _json(thread_json(info))
+
+
+@router.post("/search", summary="Search threads")
+async def search(api: ApiDep, body: Annotated[ThreadSearch | None, Body()] = None) -> Response:
+    """The caller's threads matching metadata, status and ids, sorted and paged."""
+    body = body or ThreadSearch()
+    sort_by = "updated_at" if body.sort_by == "state_updated_at" else body.sort_by
+    query = ThreadQuery(
+        metadata=body.metadata,
+        status=body.status,
+        owner=api.caller.owner,
+        thread_ids=[str(i) for i in body.ids] if body.ids is not None else None,
+        sort_by=sort_by,
+        sort_order=body.sort_order,
+        limit=body.limit if not body.values else 2**31,
+        offset=body.offset if not body.values else 0,
+    )
+    registry = api.sessions.backend.registry
+    infos = await registry.search(query)
+    views = [await thread_view(api, info) for info in infos]
+    if body.values:
+        views = [v for v in views if _contains(v["values"] or {}, body.values)]
+        total = len(views)
+        views = views[body.offset : body.offset + body.limit]
+    else:
+        total = await registry.count(query)
+    if body.select:
+        views = [{k: v[k] for k in body.select if k in v} for v in views]
+    headers = {"X-Pagination-Total": str(total)}
+    if body.offset + len(views) < total:
+        headers["X-Pagination-Next"] = str(body.offset + len(views))
+    return _json(views, headers)
+
+
+@router.post("/count", summary="Count threads")
+async def count(api: ApiDep, body: Annotated[ThreadCount | None, Body()] = None) -> Response:
+    """How many of the caller's threads match."""
+    body = body or ThreadCount()
+    query = ThreadQuery(metadata=body.metadata, status=body.status, owner=api.caller.owner)
+    return _json(await api.sessions.backend.registry.count(query))
+
+
+@router.get("/{thread_id}", summary="Get a thread")
+async def get(api: ApiDep, thread_id: UUID) -> Response:
+    """The thread with its latest values."""
+    return _json(await thread_view(api, await api.thread(str(thread_id))))
+
+
+@router.patch("/{thread_id}", summary="Update a thread's metadata")
+async def patch(api: ApiDep, thread_id: UUID, body: Annotated[ThreadPatch | None, Body()] = None) -> Response:
+    """Merge ``metadata`` into the thread's metadata."""
+    info = await api.thread(str(thread_id))
+    if body and body.metadata:
+        info = await api.sessions.update_thread(info.thread_id, body.metadata)
+    return _json(await thread_view(api, info))
+
+
+@router.delete("/{thread_id}", status_code=204, summary="Delete a thread")
+async def delete(api: ApiDep, thread_id: UUID) -> Response:
+    """Cancel its runs, then delete the thread and all its checkpoints."""
+    info = await api.thread(str(thread_id))
+    for run in await api.manager.runs.active(info.thread_id):
+        await api.manager.cancel(run, "interrupt")
+        await api.manager.wait(run.run_id, timeout=30.0)
+    await api.sessions.backend.delete_thread(info.thread_id)
+    await api.manager.runs.delete_thread(info.thread_id)
+    return Response(status_code=204)
+
+
+def _contains(values: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    return all(k in values and dumps(values[k]) == dumps(v) for k, v in wanted.items())

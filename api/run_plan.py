@@ -1,0 +1,114 @@
+"""Turn a run-create body into a :class:`RunPlan`: input or Command, config, context, modes.
+
+Everything a caller can get wrong is checked here, before the run exists, so it comes back
+as a 4xx JSON error rather than as a failed run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.types import Command, Send
+
+from sessiongraph.api.deps import Api
+from sessiongraph.api.errors import BadRequest, NotFound, Unprocessable
+from sessiongraph.api.executor import RunPlan
+from sessiongraph.api.schemas import RunCreate
+from sessiongraph.graphs.context import Context, coerce_context
+from sessiongraph.sessions import thread_config
+
+_RESERVED_CONFIGURABLE = frozenset(
+    {"thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map", "run_id"}
+)
+
+
+def build_command(body: RunCreate) -> Command:
+    """``command`` as a ``langgraph.types.Command``."""
+    cmd = body.command
+    assert cmd is not None
+    kwargs: dict[str, Any] = {}
+    fields = cmd.model_fields_set
+    if "resume" in fields:
+        kwargs["resume"] = cmd.resume
+    if cmd.update is not None:
+        update = cmd.update
+        if isinstance(update, list):
+            update = [tuple(pair) for pair in update]
+        kwargs["update"] = update
+    if cmd.goto not in (None, [], ""):
+        goto = cmd.goto if isinstance(cmd.goto, list) else [cmd.goto]
+        kwargs["goto"] = [Send(g["node"], g.get("input")) if isinstance(g, dict) else g for g in goto]
+    if not kwargs:
+        raise Unprocessable("command needs at least one of resume, update or goto")
+    return Command(**kwargs)
+
+
+def build_context(api: Api, body: RunCreate) -> Context:
+    """The run's Context (the server's model by default); unknown or bad fields -> 422."""
+    settings = api.services.settings
+    values = {"model": settings.resolved_model, "temperature": settings.temperature, **(body.context or {})}
+    try:
+        return coerce_context(values)
+    except (ValueError, TypeError) as exc:
+        raise Unprocessable(f"context: {exc}") from None
+
+
+async def build_plan(api: Api, body: RunCreate, thread_id: str) -> RunPlan:
+    """Validate ``body`` and resolve it into a plan for ``thread_id``."""
+    if body.command is not None and body.input is not None:
+        raise Unprocessable("send either input or command, not both")
+    graph_input = build_command(body) if body.command is not None else body.input
+    user_config = dict(body.config or {})
+    configurable = {
+        k: v for k, v in (user_config.get("configurable") or {}).items() if k not in _RESERVED_CONFIGURABLE
+    }
+    configurable.update(thread_config(thread_id)["configurable"])
+    checkpoint_id = str(body.checkpoint_id) if body.checkpoint_id else None
+    if body.checkpoint is not None:
+        checkpoint_id = body.checkpoint.checkpoint_id or checkpoint_id
+        configurable["checkpoint_ns"] = body.checkpoint.checkpoint_ns
+    if checkpoint_id:
+        saved = await api.sessions.graph.checkpointer.aget_tuple(thread_config(thread_id, checkpoint_id))  # type: ignore[union-attr]
+        if saved is None:
+            raise NotFound(
+                f"checkpoint {checkpoint_id} not found in thread {thread_id}; pick one from its history"
+            )
+        configurable["checkpoint_id"] = checkpoint_id
+    config: dict[str, Any] = {
+        "configurable": configurable,
+        "metadata": {**(user_config.get("metadata") or {}), **(body.metadata or {})},
+    }
+    for key in ("tags", "recursion_limit", "max_concurrency"):
+        if user_config.get(key) is not None:
+            config[key] = user_config[key]
+    return RunPlan(
+        graph_input=graph_input,
+        config=config,  # type: ignore[arg-type]
+        context=build_context(api, body),
+        modes=body.modes,
+        subgraphs=body.stream_subgraphs,
+        interrupt_before=body.interrupt_before,
+        interrupt_after=body.interrupt_after,
+    )
+
+
+def run_kwargs(body: RunCreate) -> dict[str, Any]:
+    """The ``kwargs`` shown on the Run object."""
+    return {
+        "input": body.input,
+        "command": body.command.model_dump(exclude_unset=True) if body.command else None,
+        "config": body.config or {},
+        "context": body.context or {},
+        "stream_mode": body.modes,
+        "interrupt_before": body.interrupt_before,
+        "interrupt_after": body.interrupt_after,
+        "subgraphs": body.stream_subgraphs,
+        "resumable": body.stream_resumable,
+        "on_disconnect": body.on_disconnect,
+    }
+
+
+def reject_stateless_resume(body: RunCreate) -> None:
+    """A stateless run has no interrupt to resume."""
+    if body.command is not None and "resume" in body.command.model_fields_set:
+        raise BadRequest("You must provide a thread_id when resuming: use POST /threads/{thread_id}/runs/...")

@@ -1,0 +1,147 @@
+"""Request bodies of the Agent Server protocol (pydantic). Unknown keys are accepted, as the
+reference server accepts them, so newer SDKs keep working."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+StreamMode = Literal[
+    "values", "updates", "messages", "messages-tuple", "custom", "events", "debug", "tasks", "checkpoints"
+]
+MultitaskStrategy = Literal["reject", "interrupt", "rollback", "enqueue"]
+ThreadStatusName = Literal["idle", "busy", "interrupted", "error"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class CheckpointRef(_Body):
+    """Selects a checkpoint of a thread; missing ``checkpoint_id`` means the latest."""
+
+    thread_id: str | None = None
+    checkpoint_ns: str = ""
+    checkpoint_id: str | None = None
+    checkpoint_map: dict[str, Any] | None = None
+
+
+class CommandBody(_Body):
+    """``langgraph.types.Command`` as JSON: ``resume``, ``update``, ``goto``."""
+
+    resume: Any = None
+    update: Any = None
+    goto: Any = None
+
+
+class RunCreate(_Body):
+    """The body of every run-creating endpoint."""
+
+    assistant_id: str = Field(description="An assistant UUID or a graph id such as 'agent'.")
+    input: Any = None
+    command: CommandBody | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    checkpoint: CheckpointRef | None = None
+    checkpoint_id: UUID | None = None
+    stream_mode: StreamMode | list[StreamMode] = "values"
+    stream_subgraphs: bool = False
+    stream_resumable: bool = False
+    interrupt_before: Literal["*"] | list[str] | None = None
+    interrupt_after: Literal["*"] | list[str] | None = None
+    multitask_strategy: MultitaskStrategy = "enqueue"
+    if_not_exists: Literal["create", "reject"] = "reject"
+    on_disconnect: Literal["cancel", "continue"] = "continue"
+    on_completion: Literal["delete", "keep"] = "delete"
+
+    @property
+    def modes(self) -> list[str]:
+        """``stream_mode`` as a de-duplicated list (order kept)."""
+        raw = [self.stream_mode] if isinstance(self.stream_mode, str) else self.stream_mode
+        return list(dict.fromkeys(raw)) or ["values"]
+
+
+class ThreadCreate(_Body):
+    """``POST /threads``."""
+
+    thread_id: UUID | None = None
+    metadata: dict[str, Any] | None = None
+    if_exists: Literal["raise", "do_nothing"] = "raise"
+    ttl: dict[str, Any] | float | None = None
+
+
+class ThreadPatch(_Body):
+    """``PATCH /threads/{id}``: metadata is shallow-merged."""
+
+    metadata: dict[str, Any] | None = None
+
+
+class ThreadSearch(_Body):
+    """``POST /threads/search``."""
+
+    metadata: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
+    ids: list[UUID] | None = None
+    status: ThreadStatusName | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    sort_by: Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"] = "updated_at"
+    sort_order: Literal["asc", "desc"] = "desc"
+    select: list[str] | None = None
+
+
+class ThreadCount(_Body):
+    """``POST /threads/count``."""
+
+    metadata: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
+    status: ThreadStatusName | None = None
+
+
+class StateUpdate(_Body):
+    """``POST /threads/{id}/state``."""
+
+    values: dict[str, Any] | list[Any] | None = None
+    as_node: str | None = None
+    checkpoint: CheckpointRef | None = None
+    checkpoint_id: str | None = None
+
+
+class StateAtCheckpoint(_Body):
+    """``POST /threads/{id}/state/checkpoint``."""
+
+    checkpoint: CheckpointRef = Field(default_factory=CheckpointRef)
+    subgraphs: bool = False
+
+
+class HistoryQuery(_Body):
+    """``POST /threads/{id}/history``: ``before`` is a checkpoint id or a checkpoint dict."""
+
+    limit: int = Field(default=10, ge=1, le=1000)
+    before: str | dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    checkpoint: dict[str, Any] | None = None
+
+    @field_validator("before")
+    @classmethod
+    def _before_id(cls, value: str | dict[str, Any] | None) -> str | None:
+        if isinstance(value, dict):
+            conf = value.get("configurable", value)
+            return conf.get("checkpoint_id")
+        return value
+
+
+class AssistantSearch(_Body):
+    """``POST /assistants/search``."""
+
+    metadata: dict[str, Any] | None = None
+    graph_id: str | None = None
+    name: str | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    sort_by: str | None = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: list[str] | None = None

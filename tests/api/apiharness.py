@@ -1,0 +1,123 @@
+"""Test harness of the HTTP API: a real uvicorn server in a background thread, and a scripted
+chat model (the offline model plus two markers) to make runs fail or wait on demand.
+
+- a user message containing ``FAIL`` makes every model call raise ``ValueError``;
+- one containing ``BLOCK`` makes model calls wait until ``model.release()`` (``model.entered`` is
+  set when the first call starts waiting), so a test can hold a run in flight.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import uvicorn
+from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from pydantic import Field
+
+from sessiongraph.api.app import create_app
+from sessiongraph.nodes.offline_model import OfflineChatModel
+from sessiongraph.settings import Settings
+
+STARTUP_TIMEOUT_S = 20.0
+
+
+class ScriptedModel(OfflineChatModel):
+    """The offline model, failing on ``FAIL`` and waiting for a release on ``BLOCK``."""
+
+    entered: Any = Field(default_factory=threading.Event, exclude=True)
+    gate: Any = Field(default_factory=threading.Event, exclude=True)
+
+    def release(self) -> None:
+        """Let blocked calls continue."""
+        self.gate.set()
+
+    async def _script(self, messages: list[BaseMessage]) -> None:
+        last = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
+        text = str(last.content) if last is not None else ""
+        if "FAIL" in text:
+            raise ValueError("scripted model failure")
+        if "BLOCK" in text:
+            self.entered.set()
+            while not self.gate.is_set():
+                await anyio.sleep(0.005)
+
+    async def _agenerate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        await self._script(messages)
+        return await super()._agenerate(messages, *args, **kwargs)
+
+    async def _astream(
+        self, messages: list[BaseMessage], *args: Any, **kwargs: Any
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        await self._script(messages)
+        async for chunk in super()._astream(messages, *args, **kwargs):
+            yield chunk
+
+
+@dataclass
+class LiveServer:
+    """A running server: its base URL, settings and scripted model."""
+
+    url: str
+    settings: Settings
+    model: ScriptedModel
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        """Ask uvicorn to exit and wait for the thread."""
+        self.model.release()
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def start_server(settings: Settings) -> LiveServer:
+    """Start uvicorn on an ephemeral loopback port and wait (bounded) until it accepts requests."""
+    model = ScriptedModel()
+    config = uvicorn.Config(
+        create_app(settings, model=model),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError("the test server did not start; see the log above")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return LiveServer(f"http://127.0.0.1:{port}", settings, model, server, thread)
+
+
+def server_settings(checkpoint_url: str, **overrides: Any) -> Settings:
+    """Settings for a test server: offline model, no auth, generous limits unless overridden."""
+    values: dict[str, Any] = {
+        "checkpoint_url": checkpoint_url,
+        "model": "offline",
+        "api_keys": {},
+        "rate_limit": "100000/minute",
+        "rate_limit_storage": "memory://",
+        "heartbeat_s": 5.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def running(settings: Settings) -> Iterator[LiveServer]:
+    """Yield a live server for ``settings`` and stop it afterwards."""
+    live = start_server(settings)
+    try:
+        yield live
+    finally:
+        live.stop()
