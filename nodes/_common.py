@@ -20,7 +20,7 @@ from sessiongraph.graphs.context import Context
 from sessiongraph.graphs.state import AgentState, StepResult
 from sessiongraph.nodes import prompts
 from sessiongraph.nodes.models import create_chat_model
-from sessiongraph.settings import Settings, get_settings
+from sessiongraph.settings import Settings
 
 log = logging.getLogger("sessiongraph.nodes")
 
@@ -44,9 +44,7 @@ class NodeDeps:
         (empty: the settings' model)."""
         if self.model is not None:
             return self.model
-        settings = self.settings or get_settings()
-        temperature = settings.temperature if context.temperature is None else context.temperature
-        return create_chat_model(context.model or settings.resolved_model, temperature, settings)
+        return create_chat_model(context.model, context.temperature, self.settings)
 
     def enabled_tools(self, context: Context) -> list[BaseTool]:
         """The tools the context enables, in registration order."""

@@ -20,12 +20,17 @@ class ModelConfigError(ValueError):
     """The model spec cannot be turned into a chat model; the message says how to fix it."""
 
 
-def create_chat_model(spec: str, temperature: float = 0.0, settings: Settings | None = None) -> BaseChatModel:
-    """Build the chat model named by ``spec`` (cached per spec, temperature and endpoint)."""
+def create_chat_model(
+    spec: str = "", temperature: float | None = None, settings: Settings | None = None
+) -> BaseChatModel:
+    """Build the chat model named by ``spec`` (cached per spec, temperature and endpoint).
+
+    An empty ``spec`` or a ``None`` temperature takes the settings' default.
+    """
     settings = settings or get_settings()
     return _cached_model(
-        spec.strip(),
-        float(temperature),
+        (spec or settings.resolved_model).strip(),
+        float(settings.temperature if temperature is None else temperature),
         settings.openai_base_url,
         settings.openai_api_key,
         settings.request_timeout_s,
