@@ -11,8 +11,6 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from sessiongraph.nodes.tools import BUILTIN_TOOL_NAMES
-
 
 @dataclass(kw_only=True)
 class Context:
@@ -60,9 +58,12 @@ class Context:
         default=600,
         metadata={"description": "Upper bound of the running summary, in tokens."},
     )
-    enabled_tools: list[str] = field(
-        default_factory=lambda: list(BUILTIN_TOOL_NAMES),
-        metadata={"description": "Names of the tools the agent may call (custom tools included by name)."},
+    enabled_tools: list[str] | None = field(
+        default=None,
+        metadata={
+            "description": "Names of the tools the agent may call, custom tools included; "
+            "unset (null): every registered tool, built-in and custom."
+        },
     )
 
     def __post_init__(self) -> None:

@@ -53,7 +53,8 @@ class AgentState(InputState):
     """How many messages have been folded into the summary so far (a counter, not a list of ids)."""
     understanding: NotRequired[Understanding | None]
     plan: NotRequired[list[str]]
-    plan_review: NotRequired[Literal["approved", "edited", "rejected"] | None]
+    plan_review: NotRequired[Literal["pending", "approved", "edited", "rejected"] | None]
+    """``pending`` while the plan waits for a reviewer (set by ``plan`` when approval is required)."""
     step_results: NotRequired[list[StepResult]]
     reflection: NotRequired[Reflection | None]
     iteration: NotRequired[int]

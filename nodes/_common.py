@@ -13,7 +13,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.constants import TAG_NOSTREAM
-from langgraph.types import RetryPolicy
+from langgraph.types import RetryPolicy, default_retry_on
 from pydantic import BaseModel
 
 from sessiongraph.graphs.context import Context
@@ -26,7 +26,18 @@ log = logging.getLogger("sessiongraph.nodes")
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
-LLM_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.5, backoff_factor=2.0, max_interval=8.0)
+
+def is_transient(error: Exception) -> bool:
+    """Worth retrying: rate limits, server errors and connection problems, not a rejected request."""
+    status = getattr(error, "status_code", None)  # openai.APIStatusError and similar clients
+    if isinstance(status, int):
+        return status in (408, 409, 429) or status >= 500
+    return default_retry_on(error)
+
+
+LLM_RETRY = RetryPolicy(
+    max_attempts=3, initial_interval=0.5, backoff_factor=2.0, max_interval=8.0, retry_on=is_transient
+)
 """Retry policy of the LLM nodes: transient model errors are retried twice with backoff."""
 
 
@@ -48,6 +59,8 @@ class NodeDeps:
 
     def enabled_tools(self, context: Context) -> list[BaseTool]:
         """The tools the context enables, in registration order."""
+        if context.enabled_tools is None:
+            return list(self.tools)
         enabled = set(context.enabled_tools)
         return [t for t in self.tools if t.name in enabled]
 
@@ -115,7 +128,8 @@ async def structured_call(
             *messages,
             HumanMessage(
                 f"Your previous reply could not be parsed as {schema.__name__}: {error}. "
-                f"Reply again by calling the {schema.__name__} function with valid arguments."
+                f"Reply again by calling the {schema.__name__} function with valid arguments.",
+                name=prompts.STRUCTURED_RETRY_NAME,
             ),
         ]
     log.warning("using the fallback %s after two malformed replies", schema.__name__)

@@ -80,11 +80,13 @@ def make_tools(tools: Sequence[BaseTool]):
     A call to a tool the context does not enable is answered with an error result instead of running.
     """
     tool_node = ToolNode(list(tools), handle_tool_errors=_tool_error)
+    every_name = [t.name for t in tools]
 
     async def run_tools(
         state: AgentState, runtime: Runtime[Context], config: RunnableConfig
     ) -> dict[str, Any]:
-        enabled = set(context_of(runtime).enabled_tools)
+        chosen = context_of(runtime).enabled_tools
+        enabled = set(every_name if chosen is None else chosen)
         last = conversation(state)[-1]
         calls = list(last.tool_calls) if isinstance(last, AIMessage) else []
         refused = [

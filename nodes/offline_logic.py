@@ -20,7 +20,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from sessiongraph.nodes.prompts import PLAN_REJECTED_NOTE
+from sessiongraph.nodes.prompts import PLAN_REJECTED_NOTE, STRUCTURED_RETRY_NAME
 
 _FUNCS = r"sqrt|abs|round|floor|ceil|log|exp|sin|cos|tan|pi"
 _ARITH_RUN = re.compile(rf"(?:\b(?:{_FUNCS})\b|[\d()+\-*/%^.]|[ \t])+")
@@ -50,9 +50,10 @@ def text_of(message: BaseMessage) -> str:
 
 
 def last_human_index(messages: Sequence[BaseMessage]) -> int:
-    """Index of the newest human message, or -1."""
+    """Index of the newest human message (not counting a structured-output retry request), or -1."""
     for index in range(len(messages) - 1, -1, -1):
-        if isinstance(messages[index], HumanMessage):
+        message = messages[index]
+        if isinstance(message, HumanMessage) and message.name != STRUCTURED_RETRY_NAME:
             return index
     return -1
 

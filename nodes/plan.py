@@ -42,6 +42,12 @@ def make_plan(deps: NodeDeps):
         )
         steps = [s.strip() for s in result.steps if s and s.strip()][:12] or ["Answer the request directly"]
         replanned = bool(previous)
-        return {"plan": steps, "reflection": None, "iteration": state.get("iteration", 0) + int(replanned)}
+        return {
+            "plan": steps,
+            "reflection": None,
+            "iteration": state.get("iteration", 0) + int(replanned),
+            # Recorded in state: the resume may come with another context (an SDK's Command(resume=)).
+            "plan_review": "pending" if context.require_plan_approval else None,
+        }
 
     return plan

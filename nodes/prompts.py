@@ -46,3 +46,6 @@ SUMMARIZE = (
 SUMMARIZE_INPUT = "Previous summary:\n{summary}\n\nNew messages to fold in:\n{transcript}"
 
 NO_RESULTS = "(no tool results)"
+
+STRUCTURED_RETRY_NAME = "structured_output_retry"
+"""``name`` of the human message asking the model to repeat a malformed structured reply."""

@@ -50,7 +50,7 @@ def parse_review(value: Any) -> tuple[Literal["approved", "edited", "rejected"],
 
 async def review_plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Pause for a human decision on the plan when the context asks for plan approval."""
-    if not context_of(runtime).require_plan_approval:
+    if state.get("plan_review") != "pending" and not context_of(runtime).require_plan_approval:
         return {"plan_review": None}
     understanding = state.get("understanding") or {}
     request: dict[str, Any] = {

@@ -40,6 +40,7 @@ _FUNCTIONS: dict[str, Callable[..., float]] = {
 }
 _CONSTANTS = {"pi": math.pi, "e": math.e}
 _MAX_EXPONENT = 1000
+_MAX_RESULT_BITS = 4096  # about 1,200 decimal digits
 _MAX_EXPRESSION_CHARS = 500
 
 
@@ -73,12 +74,14 @@ def _eval(node: ast.AST) -> float:
         return node.value
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _eval(node.left), _eval(node.right)
-        if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT:
-            raise CalculatorError(f"exponent {right} is too large (limit {_MAX_EXPONENT})")
+        if isinstance(node.op, ast.Pow):
+            _check_power(left, right)
         try:
-            return _BINARY[type(node.op)](left, right)
+            return _bounded(_BINARY[type(node.op)](left, right))
         except ZeroDivisionError as exc:
             raise CalculatorError("division by zero") from exc
+        except OverflowError as exc:
+            raise CalculatorError("the result is too large") from exc
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _UNARY[type(node.op)](_eval(node.operand))
     if isinstance(node, ast.Name) and node.id in _CONSTANTS:
@@ -90,10 +93,25 @@ def _eval(node: ast.AST) -> float:
         and not node.keywords
     ):
         try:
-            return _FUNCTIONS[node.func.id](*(_eval(arg) for arg in node.args))
-        except (ValueError, TypeError) as exc:
+            return _bounded(_FUNCTIONS[node.func.id](*(_eval(arg) for arg in node.args)))
+        except (ValueError, TypeError, OverflowError) as exc:
             raise CalculatorError(f"{node.func.id}: {exc}") from exc
     raise CalculatorError(f"unsupported element {ast.dump(node)[:60]!r}; only arithmetic is allowed")
+
+
+def _check_power(base: float, exponent: float) -> None:
+    """Refuse a power whose result would be huge, before computing it."""
+    if abs(exponent) > _MAX_EXPONENT:
+        raise CalculatorError(f"exponent {exponent} is too large (limit {_MAX_EXPONENT})")
+    if abs(base) > 1 and exponent > 0 and exponent * math.log2(abs(base)) > _MAX_RESULT_BITS:
+        raise CalculatorError("the result is too large")
+
+
+def _bounded(value: float) -> float:
+    """The value, or CalculatorError for an integer too large to be useful (or cheap to compute on)."""
+    if isinstance(value, int) and value.bit_length() > _MAX_RESULT_BITS:
+        raise CalculatorError("the result is too large")
+    return value
 
 
 def _format_number(value: float) -> str:
