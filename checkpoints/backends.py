@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 import aiosqlite
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
+
 from sessiongraph.checkpoints.registry import ThreadRegistry
 
 BackendKind = Literal["memory", "sqlite", "redis"]
@@ -70,6 +71,9 @@ async def _connect_sqlite(path: Path | None, busy_timeout_ms: int) -> aiosqlite.
     conn = await aiosqlite.connect(str(path) if path else ":memory:", isolation_level=None)
     await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     if path is not None:
+        # Takes effect only on a new, empty file (before the first table): pruned checkpoints then
+        # give their pages back with PRAGMA incremental_vacuum (see checkpoints/retention.py).
+        await conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = NORMAL")
     return conn
@@ -103,6 +107,7 @@ async def open_backend(
 def _open_memory(url: str, max_threads: int) -> Backend:
     from langgraph.checkpoint.memory import InMemorySaver
     from langgraph.store.memory import InMemoryStore
+
     from sessiongraph.checkpoints.registry_memory import MemoryThreadRegistry
 
     saver = InMemorySaver()
@@ -113,6 +118,7 @@ def _open_memory(url: str, max_threads: int) -> Backend:
 async def _open_sqlite(url: str, busy_timeout_ms: int, stack: contextlib.AsyncExitStack) -> Backend:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
     from langgraph.store.sqlite.aio import AsyncSqliteStore
+
     from sessiongraph.checkpoints.registry_sqlite import SqliteThreadRegistry
 
     path = sqlite_path(url)
@@ -138,6 +144,7 @@ async def _open_redis(url: str, stack: contextlib.AsyncExitStack) -> Backend:
     from langgraph.checkpoint.redis.aio import AsyncRedisSaver
     from langgraph.store.redis.aio import AsyncRedisStore
     from redis.asyncio import Redis
+
     from sessiongraph.checkpoints.registry_redis import RedisThreadRegistry
 
     saver = await stack.enter_async_context(AsyncRedisSaver.from_conn_string(url))

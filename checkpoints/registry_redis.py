@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from redis.asyncio import Redis
+
 from sessiongraph.checkpoints.registry import ThreadExists, ThreadInfo, ThreadQuery, ThreadRegistry
 
 KEY_PREFIX = "sessiongraph:thread:"

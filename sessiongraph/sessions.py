@@ -36,8 +36,13 @@ from langgraph.types import Command, StateSnapshot
 
 from sessiongraph.checkpoints.backends import Backend, open_backend
 from sessiongraph.checkpoints.registry import ThreadInfo, ThreadNotFound, ThreadQuery, ThreadStatus
+from sessiongraph.checkpoints.retention import PruneStrategy, prune_checkpoints, prune_threads
+from sessiongraph.checkpoints.stats import ThreadStats, storage_stats
+from sessiongraph.checkpoints.ttl import TTLSweeper, refresh_redis_expiry
 from sessiongraph.graphs.agent import build_graph
 from sessiongraph.graphs.context import Context, coerce_context
+from sessiongraph.nodes.models import create_chat_model
+from sessiongraph.nodes.summarize import budget_usage, model_counter
 from sessiongraph.settings import Settings, get_settings
 
 log = logging.getLogger("sessiongraph.sessions")
@@ -75,10 +80,19 @@ def as_graph_input(value: TurnInput) -> dict[str, Any] | Command | None:
 class Sessions:
     """Checkpointed agent sessions on one backend (see the module docstring)."""
 
-    def __init__(self, backend: Backend, graph: CompiledStateGraph, settings: Settings) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        graph: CompiledStateGraph,
+        settings: Settings,
+        model: BaseChatModel | None = None,
+    ) -> None:
         self.backend = backend
         self.graph = graph
         self.settings = settings
+        self.model = model
+        """The fixed chat model the graph was built with (``None``: each run's context names it)."""
+        self._sweeper: TTLSweeper | None = None
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -98,9 +112,19 @@ class Sessions:
             memory_max_threads=settings.memory_max_threads,
         ) as backend:
             graph = build_graph(
-                model=model, tools=tools, checkpointer=backend.checkpointer, store=backend.store
+                model=model,
+                tools=tools,
+                checkpointer=backend.checkpointer,
+                store=backend.store,
+                settings=settings,
             )
-            yield cls(backend, graph, settings)
+            sessions = cls(backend, graph, settings, model=model)
+            if settings.thread_ttl_minutes is not None:
+                sessions.start_ttl_sweeper()
+            try:
+                yield sessions
+            finally:
+                await sessions.stop_ttl_sweeper()
 
     # --- threads ---------------------------------------------------------------------------
 
@@ -202,8 +226,10 @@ class Sessions:
         except BaseException:
             await self.rollback(thread_id, before.config if before else None)
             await registry.set_status(thread_id, "error")
+            await self._retention_after_turn(thread_id)
             raise
         await registry.set_status(thread_id, await self.status_after_run(thread_id))
+        await self._retention_after_turn(thread_id)
 
     async def rollback(self, thread_id: str, before: RunnableConfig | None) -> None:
         """Make the checkpoint ``before`` the thread's head again (no checkpoints if ``None``)."""
@@ -211,7 +237,12 @@ class Sessions:
             if before is None:
                 await self.graph.checkpointer.adelete_thread(thread_id)  # type: ignore[union-attr]
             else:
+                paused = bool((await self.graph.aget_state(before)).interrupts)
                 await self.graph.aupdate_state(before, None, as_node="__copy__")
+                if paused:
+                    # The copy keeps the values but not the pending interrupt: run the paused node
+                    # (review_plan, no model call) again so that the thread waits for a resume again.
+                    await self.graph.ainvoke(None, thread_config(thread_id))
         except Exception:
             log.exception("rollback of thread %s failed", thread_id)
 
@@ -250,6 +281,87 @@ class Sessions:
         if values is None:
             return await self.graph.aupdate_state(config, None, as_node="__copy__")
         return await self.graph.aupdate_state(config, dict(values), as_node=as_node)
+
+    # --- retention, expiry and stats (see checkpoints/retention.py, ttl.py, stats.py) ---------
+
+    async def prune(
+        self, thread_ids: Sequence[str], strategy: PruneStrategy = "delete", *, keep_latest: int = 1
+    ) -> int:
+        """Prune threads: ``delete`` removes them, ``keep_latest`` keeps their newest checkpoints.
+
+        Returns how many of ``thread_ids`` existed (``POST /threads/prune``'s ``pruned_count``).
+        The caller filters ``thread_ids`` to the threads it may touch.
+        """
+        return await prune_threads(self.backend, thread_ids, strategy, keep_latest)
+
+    async def set_thread_ttl(self, thread_id: str, ttl_minutes: float | None) -> ThreadInfo:
+        """Set (or with ``None`` clear) the thread's idle TTL; it counts from now."""
+        if ttl_minutes is not None and ttl_minutes <= 0:
+            raise ValueError("ttl_minutes must be > 0 (None removes the TTL)")
+        info = await self.backend.registry.update(thread_id, ttl_minutes=ttl_minutes)
+        await refresh_redis_expiry(self.backend, thread_id, ttl_minutes)
+        return info
+
+    def start_ttl_sweeper(self, interval_s: float | None = None) -> None:
+        """Delete expired threads in the background (memory and SQLite; Redis expires natively).
+
+        ``Sessions.open`` starts it when ``Settings.thread_ttl_minutes`` is set; a server whose
+        threads may get a TTL at creation starts it in its lifespan. Idempotent.
+        """
+        if self.backend.kind == "redis":
+            return
+        if self._sweeper is None:
+            self._sweeper = TTLSweeper(self.backend, interval_s or self.settings.ttl_sweep_interval_s)
+        self._sweeper.start()
+
+    async def stop_ttl_sweeper(self) -> None:
+        """Stop the background sweeper (a no-op when none runs)."""
+        if self._sweeper is not None:
+            await self._sweeper.stop()
+
+    async def sweep_expired(self, at: float | None = None) -> list[str]:
+        """Delete the threads idle past their TTL at time ``at`` (default: now); returns their ids."""
+        return await TTLSweeper(self.backend, self.settings.ttl_sweep_interval_s).sweep(at)
+
+    async def thread_stats(
+        self, thread_id: str, context: Context | Mapping[str, Any] | None = None
+    ) -> ThreadStats:
+        """Size of a thread: messages and prompt tokens against the context's budget, and storage."""
+        await self.get_thread(thread_id)
+        ctx = _context(context)
+        state = await self.get_state(thread_id)
+        model = self.model or create_chat_model(ctx.model, ctx.temperature, self.settings)
+        usage = budget_usage(state.values or {}, ctx, model_counter(model))
+        storage = await storage_stats(self.backend, thread_id)
+        return ThreadStats(
+            thread_id=thread_id,
+            messages=usage.messages,
+            prompt_tokens=usage.prompt_tokens,
+            budget_tokens=usage.budget_tokens,
+            budget_share=round(usage.budget_share, 4),
+            summary_chars=usage.summary_chars,
+            summary_tokens=usage.summary_tokens,
+            summarized_messages=usage.summarized_messages,
+            checkpoints=storage.checkpoints,
+            bytes_stored=storage.bytes_stored,
+        )
+
+    async def _retention_after_turn(self, thread_id: str) -> None:
+        """Housekeeping after every turn: prune old checkpoints, renew Redis expiry.
+
+        Failures are logged, never raised: the turn itself has succeeded (or failed) already.
+        """
+        try:
+            if self.settings.checkpoint_keep_latest is not None:
+                await prune_checkpoints(
+                    self.graph.checkpointer, [thread_id], self.settings.checkpoint_keep_latest
+                )  # type: ignore[arg-type]
+            if self.backend.kind == "redis":
+                info = await self.backend.registry.get(thread_id)
+                if info is not None and info.ttl_minutes is not None:
+                    await refresh_redis_expiry(self.backend, thread_id, info.ttl_minutes)
+        except Exception:
+            log.exception("retention after a turn of thread %s failed", thread_id)
 
 
 def _context(context: Context | Mapping[str, Any] | None) -> Context:
