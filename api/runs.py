@@ -19,6 +19,7 @@ import time
 import uuid
 from typing import Any, Literal
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
 from sessiongraph.api.coordination import RunRecord, RunRegistry, StreamBroker, ThreadLock
@@ -27,7 +28,7 @@ from sessiongraph.api.executor import RunOutcome, RunPlan, drive
 from sessiongraph.api.metrics import Metrics
 from sessiongraph.api.serialize import dumps, error_payload
 from sessiongraph.checkpoints.registry import ThreadInfo, ThreadStatus
-from sessiongraph.sessions import Sessions, thread_config
+from sessiongraph.sessions import Sessions
 
 log = logging.getLogger("sessiongraph.api.runs")
 
@@ -145,6 +146,7 @@ class RunManager:
                         hint = await self._execute(record, plan)
                 if not record.temporary:
                     await self._settle_thread(record.thread_id, hint)
+                    await self.sessions.after_turn(record.thread_id)
         except Exception:
             log.exception("run %s failed outside the graph", record.run_id)
         finally:
@@ -160,13 +162,12 @@ class RunManager:
     async def _execute(self, record: RunRecord, plan: RunPlan) -> ThreadStatus | None:
         """Run the graph; return the thread status it implies (``None``: read it from the state)."""
         thread_id = record.thread_id
-        checkpointer = self.sessions.graph.checkpointer
-        before = await checkpointer.aget_tuple(thread_config(thread_id))  # type: ignore[union-attr]
+        before = await self.sessions.head(thread_id)
         if isinstance(plan.graph_input, Command) and plan.graph_input.resume is not None:
             try:
                 await self._require_interrupt(thread_id)
             except BadRequest as exc:
-                await self._fail(record, exc, rollback_to=None)
+                await self._fail(record, exc)
                 return None
         await self._set_run(record, "running")
         started = time.perf_counter()
@@ -190,14 +191,14 @@ class RunManager:
         if graph_task.cancelled():
             action = self._cancel.get(record.run_id, "interrupt")
             if action == "rollback":
-                await self.sessions.rollback(thread_id, before.config if before else None)
+                await self.sessions.rollback(thread_id, before)
                 await self.runs.delete(record.run_id)
                 record.status = "interrupted"
             else:
                 record.result = await self._fallback_result(thread_id)
                 await self._set_run(record, "interrupted")
         elif (exc := graph_task.exception()) is not None:
-            await self._fail(record, exc, rollback_to=before.config if before else None, restore=True)
+            await self._fail(record, exc, restore_to=before)
             hint = "error"
         else:
             outcome = graph_task.result()
@@ -213,10 +214,11 @@ class RunManager:
         return hint
 
     async def _fail(
-        self, record: RunRecord, exc: BaseException, *, rollback_to: Any, restore: bool = False
+        self, record: RunRecord, exc: BaseException, *, restore_to: RunnableConfig | bool | None = False
     ) -> None:
-        if restore:
-            await self.sessions.rollback(record.thread_id, rollback_to)
+        """Record the failure; unless ``restore_to`` is False, roll the thread back to that head."""
+        if restore_to is not False:
+            await self.sessions.rollback(record.thread_id, restore_to)
         if not isinstance(exc, BadRequest):
             log.warning("run %s on thread %s failed: %r", record.run_id, record.thread_id, exc)
         record.error = error_payload(exc)

@@ -25,6 +25,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -184,8 +185,10 @@ class Sessions:
     ) -> dict[str, Any]:
         """Run one turn and return the thread's state values after it."""
         ctx = _context(context)
-        async with self._turn(thread_id, message, create=create) as (graph_input, config):
-            return await self.graph.ainvoke(graph_input, config, context=ctx)
+        async with self._turn(thread_id, message, create=create) as turn:
+            values = await self.graph.ainvoke(turn.graph_input, turn.config, context=ctx)
+            turn.interrupted = bool(values.get("__interrupt__"))
+            return values
 
     async def astream_events(
         self,
@@ -197,8 +200,10 @@ class Sessions:
     ) -> AsyncIterator[dict[str, Any]]:
         """Run one turn, yielding ``astream_events(version="v2")`` events as they happen."""
         ctx = _context(context)
-        async with self._turn(thread_id, message, create=create) as (graph_input, config):
-            async for event in self.graph.astream_events(graph_input, config, context=ctx, version="v2"):
+        async with self._turn(thread_id, message, create=create) as turn:
+            async for event in self.graph.astream_events(
+                turn.graph_input, turn.config, context=ctx, version="v2"
+            ):
                 yield dict(event)
 
     async def resume(
@@ -211,25 +216,37 @@ class Sessions:
         return await self.invoke(thread_id, Command(resume=value), context=context, create=False)
 
     @contextlib.asynccontextmanager
-    async def _turn(
-        self, thread_id: str, message: TurnInput, *, create: bool
-    ) -> AsyncIterator[tuple[dict[str, Any] | Command | None, RunnableConfig]]:
+    async def _turn(self, thread_id: str, message: TurnInput, *, create: bool) -> AsyncIterator[_Turn]:
         registry = self.backend.registry
         if create:
             await self.create_thread(thread_id, if_exists="do_nothing")
         else:
             await registry.require(thread_id)
-        before = await self.graph.checkpointer.aget_tuple(thread_config(thread_id))  # type: ignore[union-attr]
+        before = await self.head(thread_id)
+        turn = _Turn(as_graph_input(message), thread_config(thread_id))
         await registry.set_status(thread_id, "busy")
         try:
-            yield as_graph_input(message), thread_config(thread_id)
+            yield turn
         except BaseException:
-            await self.rollback(thread_id, before.config if before else None)
+            await self.rollback(thread_id, before)
             await registry.set_status(thread_id, "error")
-            await self._retention_after_turn(thread_id)
+            await self.after_turn(thread_id)
             raise
-        await registry.set_status(thread_id, await self.status_after_run(thread_id))
-        await self._retention_after_turn(thread_id)
+        if turn.interrupted is None:
+            status = await self.status_after_run(thread_id)
+        else:
+            status = "interrupted" if turn.interrupted else "idle"
+        await registry.set_status(thread_id, status)
+        await self.after_turn(thread_id)
+
+    async def head(self, thread_id: str) -> RunnableConfig | None:
+        """The config of the thread's newest checkpoint (``None`` without one): what to roll back to.
+
+        Read before a turn rather than searched for after a failure: not every saver records
+        run-tagging metadata (the Redis saver ignores config metadata).
+        """
+        saved = await self.graph.checkpointer.aget_tuple(thread_config(thread_id))  # type: ignore[union-attr]
+        return saved.config if saved else None
 
     async def rollback(self, thread_id: str, before: RunnableConfig | None) -> None:
         """Make the checkpoint ``before`` the thread's head again (no checkpoints if ``None``)."""
@@ -346,8 +363,8 @@ class Sessions:
             bytes_stored=storage.bytes_stored,
         )
 
-    async def _retention_after_turn(self, thread_id: str) -> None:
-        """Housekeeping after every turn: prune old checkpoints, renew Redis expiry.
+    async def after_turn(self, thread_id: str) -> None:
+        """Housekeeping after every turn or API run: prune old checkpoints, renew Redis expiry.
 
         Failures are logged, never raised: the turn itself has succeeded (or failed) already.
         """
@@ -362,6 +379,16 @@ class Sessions:
                     await refresh_redis_expiry(self.backend, thread_id, info.ttl_minutes)
         except Exception:
             log.exception("retention after a turn of thread %s failed", thread_id)
+
+
+@dataclass
+class _Turn:
+    """One turn in progress: what to send to the graph, and what the caller learnt of the outcome."""
+
+    graph_input: dict[str, Any] | Command | None
+    config: RunnableConfig
+    interrupted: bool | None = None
+    """``None``: unknown, read the state after the turn."""
 
 
 def _context(context: Context | Mapping[str, Any] | None) -> Context:
