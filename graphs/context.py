@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+MIN_SUMMARY_TOKENS = 40
+
 
 @dataclass(kw_only=True)
 class Context:
@@ -72,8 +74,13 @@ class Context:
             raise ValueError(f"model {self.model!r} is not 'offline' or 'openai:<model name>'")
         if self.max_replans < 0 or self.max_tool_rounds < 0:
             raise ValueError("max_replans and max_tool_rounds must be >= 0")
-        if min(self.summary_trigger_tokens, self.summary_keep_tokens, self.summary_max_tokens) <= 0:
+        if min(self.summary_trigger_tokens, self.summary_keep_tokens) <= 0:
             raise ValueError("summary token budgets must be positive")
+        if self.summary_max_tokens < MIN_SUMMARY_TOKENS:
+            raise ValueError(
+                f"summary_max_tokens must be at least {MIN_SUMMARY_TOKENS}: a smaller summary cannot hold "
+                "even its own heading, so nothing would ever be folded"
+            )
         if self.summary_keep_tokens + self.summary_max_tokens > self.summary_trigger_tokens:
             raise ValueError(
                 "summary_keep_tokens + summary_max_tokens must not exceed summary_trigger_tokens, "

@@ -71,13 +71,13 @@ def count_tokens(model: BaseChatModel, messages: list[BaseMessage]) -> int:
     when its counter cannot run here (``ChatOpenAI``'s needs tiktoken's encoding files, which a
     machine without internet access cannot download).
     """
-    if isinstance(model, OfflineChatModel) or _counter_broken.get(type(model).__name__):
+    if _counter_broken.get(type(model)):
         return count_tokens_approximately(messages)
     try:
         return model.get_num_tokens_from_messages(messages)
     except Exception:
-        _counter_broken[type(model).__name__] = True
+        _counter_broken[type(model)] = True
         return count_tokens_approximately(messages)
 
 
-_counter_broken: dict[str, bool] = {}
+_counter_broken: dict[type, bool] = {}

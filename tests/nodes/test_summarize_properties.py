@@ -27,7 +27,7 @@ from langchain_openai.chat_models.base import _convert_message_to_dict
 from langgraph.graph.message import add_messages
 from support.openai_rules import check_openai_messages
 
-from sessiongraph.graphs.context import Context
+from sessiongraph.graphs.context import MIN_SUMMARY_TOKENS, Context
 from sessiongraph.nodes.offline_model import OfflineChatModel
 from sessiongraph.nodes.repair import repair_tool_pairs
 from sessiongraph.nodes.summarize import fold, model_counter, needs_summary, prompt_tokens, summary_message
@@ -105,8 +105,8 @@ def conversation(draw: st.DrawFn, min_turns: int = 1, max_turns: int = 12) -> li
 def budgets(draw: st.DrawFn) -> Context:
     """A context with random but consistent summary budgets (keep + max <= trigger)."""
     trigger = draw(st.integers(150, 1500))
-    keep = draw(st.integers(40, trigger - 60))
-    summary_max = draw(st.integers(30, trigger - keep))
+    keep = draw(st.integers(40, trigger - MIN_SUMMARY_TOKENS))
+    summary_max = draw(st.integers(MIN_SUMMARY_TOKENS, trigger - keep))
     return Context(
         model="offline",
         summary_trigger_tokens=trigger,

@@ -40,10 +40,7 @@ def chat(turns: int, size: int = 20, prefix: str = "t") -> list[BaseMessage]:
 
 
 class HeavyCounter(BaseChatModel):
-    """The offline model's replies with its own token counter (ten times the approximation).
-
-    Not an ``OfflineChatModel`` subclass: ``count_tokens`` short-cuts those to the approximation.
-    """
+    """The offline model's replies with its own token counter (ten times the approximation)."""
 
     inner: OfflineChatModel = Field(default_factory=OfflineChatModel)
 
