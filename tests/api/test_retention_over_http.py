@@ -1,0 +1,50 @@
+"""Checkpoint retention applies to runs made over HTTP, not only to turns of the Python facade."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from apiharness import LiveServer, running, server_settings
+from langgraph_sdk import get_client
+
+KEEP = 4
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def pruning_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
+    """A live server that keeps only the newest ``KEEP`` checkpoints of each thread."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'api.db'}"
+    else:
+        url = request.getfixturevalue("redis_flushed_url")
+    yield from running(server_settings(url, checkpoint_keep_latest=KEEP))
+
+
+def say(text: str) -> dict:
+    return {"messages": [{"role": "user", "content": text}]}
+
+
+async def test_http_runs_keep_only_the_newest_checkpoints(pruning_server: LiveServer) -> None:
+    client = get_client(url=pruning_server.url)
+    try:
+        thread_id = (await client.threads.create())["thread_id"]
+        await client.runs.wait(thread_id, "agent", input=say("My name is Ada"))
+        await client.runs.wait(thread_id, "agent", input=say("what is 12*7 and 3+4?"))
+        result = await client.runs.wait(thread_id, "agent", input=say("What is my name?"))
+
+        # Pruning never touches the conversation: all three turns are there, memory works.
+        contents = [m["content"] for m in result["messages"] if m["type"] == "human"]
+        assert contents == ["My name is Ada", "what is 12*7 and 3+4?", "What is my name?"]
+        assert result["messages"][-1]["content"] == "Your name is Ada."
+
+        history = await client.threads.get_history(thread_id, limit=100)
+        assert 1 <= len(history) <= KEEP
+        # Time travel still works within the kept window: fork from the oldest kept checkpoint.
+        oldest = history[-1]["checkpoint"]["checkpoint_id"]
+        forked = await client.runs.wait(thread_id, "agent", input=say("hello again"), checkpoint_id=oldest)
+        assert forked["messages"][-1]["content"].startswith("You said:")
+        assert len(await client.threads.get_history(thread_id, limit=100)) <= KEEP
+    finally:
+        await client.aclose()
