@@ -1,7 +1,9 @@
 """The FastAPI application: ``create_app(settings)``.
 
 The lifespan opens the sessions (backend + compiled graph) once, builds the run manager and its
-coordination parts, and on shutdown interrupts the runs still going before closing the backend.
+coordination parts and starts the TTL sweeper (any thread may get a TTL over the API; on Redis
+keys expire natively and no sweeper runs). On shutdown it stops the sweeper and interrupts the
+runs still going before closing the backend.
 
 Example::
 
@@ -71,9 +73,11 @@ def create_app(
                 limiter=RateLimiter(settings.rate_limit, settings.rate_limit_storage),
                 assistant=SystemAssistant(sessions.graph, sessions.graph.name),
             )
+            sessions.start_ttl_sweeper()
             try:
                 yield
             finally:
+                await sessions.stop_ttl_sweeper()
                 await manager.aclose()
 
     app = FastAPI(

@@ -1,12 +1,14 @@
 """Prometheus metrics of one app (its own registry, so several apps can live in one process).
 
-Exposed at ``/metrics``: runs started and finished (by status), run duration, active and queued
-runs, and HTTP request latency by method, route template and status code.
+Exposed at ``/metrics``: runs started and finished (by status), run duration, active, queued and
+admitted runs, threads by status (counted in the registry when ``/metrics`` is scraped), and HTTP
+request latency by method, route template and status code.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -40,6 +42,17 @@ class Metrics:
         self.admitted_runs = Gauge(
             "sessiongraph_admitted_runs", "Runs pending or executing.", registry=self.registry
         )
+        self.queued_runs = Gauge(
+            "sessiongraph_queued_runs",
+            "Runs admitted and waiting for their thread or a run slot.",
+            registry=self.registry,
+        )
+        self._admitted = 0
+        self._active = 0
+        self.queued_runs.set_function(lambda: max(self._admitted - self._active, 0))
+        self.threads = Gauge(
+            "sessiongraph_threads", "Threads in the registry, by status.", ["status"], registry=self.registry
+        )
         self.http_latency = Histogram(
             "sessiongraph_http_request_duration_seconds",
             "HTTP request latency (to the end of the response body).",
@@ -51,21 +64,30 @@ class Metrics:
     def run_admitted(self) -> None:
         """A run was accepted (pending)."""
         self.admitted_runs.inc()
+        self._admitted += 1
 
     def run_started(self) -> None:
         """A run began executing."""
         self.runs_started.inc()
         self.active_runs.inc()
+        self._active += 1
 
     def run_finished(self, status: str, seconds: float) -> None:
         """A run that started has ended with ``status``."""
         self.runs_finished.labels(status).inc()
         self.run_duration.labels(status).observe(seconds)
         self.active_runs.dec()
+        self._active -= 1
 
     def run_released(self) -> None:
         """A run admitted earlier is gone (finished or cancelled while pending)."""
         self.admitted_runs.dec()
+        self._admitted -= 1
+
+    def set_thread_counts(self, counts: Mapping[str, int]) -> None:
+        """Record how many threads have each status (called when ``/metrics`` is scraped)."""
+        for status, count in counts.items():
+            self.threads.labels(status).set(count)
 
     def render(self) -> bytes:
         """The text exposition format."""

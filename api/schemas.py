@@ -64,19 +64,48 @@ class RunCreate(_Body):
         return list(dict.fromkeys(raw)) or ["values"]
 
 
+class ThreadTTL(_Body):
+    """A thread's time-to-live: deleted once idle for ``ttl`` minutes.
+
+    Only the ``delete`` strategy is supported (the reference server also knows ``keep_latest``).
+    """
+
+    strategy: Literal["delete"] = "delete"
+    ttl: float = Field(gt=0, description="Idle minutes before the thread is deleted.")
+
+
+def _ttl_object(value: Any) -> Any:
+    """The SDKs send ``ttl`` as minutes or as ``{"strategy", "ttl"}``: accept both."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"strategy": "delete", "ttl": value}
+    return value
+
+
 class ThreadCreate(_Body):
     """``POST /threads``."""
 
     thread_id: UUID | None = None
     metadata: dict[str, Any] | None = None
     if_exists: Literal["raise", "do_nothing"] = "raise"
-    ttl: dict[str, Any] | float | None = None
+    ttl: ThreadTTL | None = None
+
+    _ttl = field_validator("ttl", mode="before")(_ttl_object)
 
 
 class ThreadPatch(_Body):
-    """``PATCH /threads/{id}``: metadata is shallow-merged."""
+    """``PATCH /threads/{id}``: metadata is shallow-merged; ``ttl`` sets the TTL, ``null`` clears it."""
 
     metadata: dict[str, Any] | None = None
+    ttl: ThreadTTL | None = None
+
+    _ttl = field_validator("ttl", mode="before")(_ttl_object)
+
+
+class ThreadPrune(_Body):
+    """``POST /threads/prune``."""
+
+    thread_ids: list[UUID]
+    strategy: Literal["delete", "keep_latest"] = "delete"
 
 
 class ThreadSearch(_Body):

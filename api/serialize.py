@@ -166,3 +166,17 @@ def thread_json(
         "interrupts": dict(interrupts or {}),
         "error": error,
     }
+
+
+def ttl_json(info: ThreadInfo) -> dict[str, Any] | None:
+    """The Thread's ``ttl`` (``GET /threads/{id}?include=ttl``): ``None`` when it has none.
+
+    The TTL counts from the thread's last update, so ``expires_at`` moves with every turn.
+    """
+    if info.ttl_minutes is None:
+        return None
+    return {
+        "strategy": "delete",
+        "ttl_minutes": info.ttl_minutes,
+        "expires_at": iso(info.updated_at + info.ttl_minutes * 60.0),
+    }

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from sessiongraph.api.deps import Services, services
 from sessiongraph.api.serialize import dumps
+from sessiongraph.checkpoints.registry import THREAD_STATUSES, ThreadQuery
 
 router = APIRouter(tags=["system"])
 
@@ -43,5 +44,9 @@ async def info(svc: Annotated[Services, Depends(services)]) -> Response:
 
 @router.get("/metrics", summary="Prometheus metrics")
 async def metrics(svc: Annotated[Services, Depends(services)]) -> Response:
-    """Run and HTTP metrics in the Prometheus text format."""
+    """Run, thread and HTTP metrics in the Prometheus text format."""
+    registry = svc.sessions.backend.registry
+    svc.metrics.set_thread_counts(
+        {status: await registry.count(ThreadQuery(status=status)) for status in THREAD_STATUSES}
+    )
     return Response(svc.metrics.render(), media_type=svc.metrics.content_type)

@@ -1,4 +1,4 @@
-"""Threads: create, read, update, delete, search and count (scoped to the caller's owner)."""
+"""Threads: create, read, update, delete, search, count, prune and stats (scoped to the caller's owner)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import uuid
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 from starlette.responses import Response
 
 from sessiongraph.api.deps import Api, ApiDep
 from sessiongraph.api.errors import Conflict
-from sessiongraph.api.schemas import ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
-from sessiongraph.api.serialize import dumps, thread_json
+from sessiongraph.api.schemas import ThreadCount, ThreadCreate, ThreadPatch, ThreadPrune, ThreadSearch
+from sessiongraph.api.serialize import dumps, thread_json, ttl_json
 from sessiongraph.checkpoints.registry import ThreadInfo, ThreadQuery
 from sessiongraph.sessions import thread_config
 
@@ -57,9 +57,12 @@ async def create(api: ApiDep, body: Annotated[ThreadCreate | None, Body()] = Non
                 f"Thread with ID {thread_id} already exists; use if_exists='do_nothing' to reuse it"
             )
         return _json(await thread_view(api, existing))
-    ttl = body.ttl.get("ttl") if isinstance(body.ttl, dict) else body.ttl
     info = await api.sessions.create_thread(
-        thread_id, metadata=body.metadata, owner=api.caller.owner, ttl_minutes=ttl, if_exists="do_nothing"
+        thread_id,
+        metadata=body.metadata,
+        owner=api.caller.owner,
+        ttl_minutes=body.ttl.ttl if body.ttl else None,
+        if_exists="do_nothing",
     )
     return _json(thread_json(info))
 
@@ -104,18 +107,63 @@ async def count(api: ApiDep, body: Annotated[ThreadCount | None, Body()] = None)
     return _json(await api.sessions.backend.registry.count(query))
 
 
+@router.post("/prune", summary="Prune threads")
+async def prune(api: ApiDep, body: ThreadPrune) -> Response:
+    """``delete`` removes the threads; ``keep_latest`` keeps only their newest checkpoint(s).
+
+    ``keep_latest`` keeps ``Settings.checkpoint_keep_latest`` checkpoints (1 when unset): the
+    state, the summary and a pending interrupt stay, older history goes. Ids the caller may not
+    see (unknown, or another owner's) are skipped, as are threads with a pending or running run
+    (no 409: the prune of the others still happens). ``pruned_count`` counts the pruned threads.
+    """
+    keep = api.services.settings.checkpoint_keep_latest or 1
+    pruned = 0
+    for thread_id in dict.fromkeys(str(i) for i in body.thread_ids):
+        if not api.visible(await api.sessions.backend.registry.get(thread_id)):
+            continue
+        if await api.manager.runs.active(thread_id):
+            continue
+        # Holding the thread's run lock makes a run that arrives meanwhile wait for the prune.
+        async with api.manager.lock.hold(thread_id):
+            if await api.manager.runs.active(thread_id):
+                continue
+            count = await api.sessions.prune([thread_id], body.strategy, keep_latest=keep)
+        if count and body.strategy == "delete":
+            await api.manager.runs.delete_thread(thread_id)
+        pruned += count
+    return _json({"pruned_count": pruned})
+
+
 @router.get("/{thread_id}", summary="Get a thread")
-async def get(api: ApiDep, thread_id: UUID) -> Response:
-    """The thread with its latest values."""
-    return _json(await thread_view(api, await api.thread(str(thread_id))))
-
-
-@router.patch("/{thread_id}", summary="Update a thread's metadata")
-async def patch(api: ApiDep, thread_id: UUID, body: Annotated[ThreadPatch | None, Body()] = None) -> Response:
-    """Merge ``metadata`` into the thread's metadata."""
+async def get(
+    api: ApiDep,
+    thread_id: UUID,
+    include: Annotated[str | None, Query(description="Extra fields, comma-separated: ttl.")] = None,
+) -> Response:
+    """The thread with its latest values (and its ``ttl`` with ``?include=ttl``)."""
     info = await api.thread(str(thread_id))
-    if body and body.metadata:
+    view = await thread_view(api, info)
+    if "ttl" in {part.strip() for part in (include or "").split(",")} and info.ttl_minutes is not None:
+        view["ttl"] = ttl_json(info)
+    return _json(view)
+
+
+@router.get("/{thread_id}/stats", summary="Size of a thread")
+async def stats(api: ApiDep, thread_id: UUID) -> Response:
+    """Messages and prompt tokens against the summarization budget, checkpoints and bytes stored."""
+    info = await api.thread(str(thread_id))
+    return _json((await api.sessions.thread_stats(info.thread_id)).to_dict())
+
+
+@router.patch("/{thread_id}", summary="Update a thread's metadata or TTL")
+async def patch(api: ApiDep, thread_id: UUID, body: Annotated[ThreadPatch | None, Body()] = None) -> Response:
+    """Merge ``metadata`` into the thread's metadata; ``ttl`` sets its TTL (``null`` removes it)."""
+    info = await api.thread(str(thread_id))
+    body = body or ThreadPatch()
+    if body.metadata:
         info = await api.sessions.update_thread(info.thread_id, body.metadata)
+    if "ttl" in body.model_fields_set:
+        info = await api.sessions.set_thread_ttl(info.thread_id, body.ttl.ttl if body.ttl else None)
     return _json(await thread_view(api, info))
 
 
