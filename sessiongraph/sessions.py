@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -94,6 +94,7 @@ class Sessions:
         self.model = model
         """The fixed chat model the graph was built with (``None``: each run's context names it)."""
         self._sweeper: TTLSweeper | None = None
+        self._expiry_listeners: list[Callable[[list[str]], Awaitable[None]]] = []
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -328,8 +329,21 @@ class Sessions:
         if self.backend.kind == "redis":
             return
         if self._sweeper is None:
-            self._sweeper = TTLSweeper(self.backend, interval_s or self.settings.ttl_sweep_interval_s)
+            self._sweeper = TTLSweeper(
+                self.backend, interval_s or self.settings.ttl_sweep_interval_s, on_sweep=self._expired
+            )
         self._sweeper.start()
+
+    def on_threads_expired(self, listener: Callable[[list[str]], Awaitable[None]]) -> None:
+        """Call ``listener`` with the ids of threads the TTL sweep deleted (e.g. to forget their runs)."""
+        self._expiry_listeners.append(listener)
+
+    async def _expired(self, thread_ids: list[str]) -> None:
+        for listener in self._expiry_listeners:
+            try:
+                await listener(thread_ids)
+            except Exception:
+                log.exception("a thread-expiry listener failed")
 
     async def stop_ttl_sweeper(self) -> None:
         """Stop the background sweeper (a no-op when none runs)."""
@@ -338,7 +352,9 @@ class Sessions:
 
     async def sweep_expired(self, at: float | None = None) -> list[str]:
         """Delete the threads idle past their TTL at time ``at`` (default: now); returns their ids."""
-        return await TTLSweeper(self.backend, self.settings.ttl_sweep_interval_s).sweep(at)
+        return await TTLSweeper(
+            self.backend, self.settings.ttl_sweep_interval_s, on_sweep=self._expired
+        ).sweep(at)
 
     async def thread_stats(
         self, thread_id: str, context: Context | Mapping[str, Any] | None = None

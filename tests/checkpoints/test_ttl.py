@@ -36,6 +36,22 @@ async def test_sweep_deletes_idle_threads_past_their_ttl(open_sessions: OpenSess
         assert remaining == ["forever"]
 
 
+async def test_expiry_listeners_hear_which_threads_were_swept(open_sessions: OpenSessions) -> None:
+    heard: list[list[str]] = []
+
+    async def listener(thread_ids: list[str]) -> None:
+        heard.append(sorted(thread_ids))
+
+    async with open_sessions() as sessions:
+        sessions.on_threads_expired(listener)
+        await sessions.create_thread("a", ttl_minutes=1)
+        await sessions.create_thread("b", ttl_minutes=1)
+        await sessions.create_thread("keep")
+        last = max(t.updated_at for t in await sessions.list_threads(limit=10))
+        await sessions.sweep_expired(at=last + 2 * MINUTE)
+        assert heard == [["a", "b"]]
+
+
 async def test_activity_and_busy_threads_do_not_expire(open_sessions: OpenSessions) -> None:
     async with open_sessions() as sessions:
         await sessions.create_thread("t", ttl_minutes=1)
