@@ -126,7 +126,6 @@ class ThreadRegistry(abc.ABC):
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
-    @abc.abstractmethod
     async def create(
         self,
         thread_id: str,
@@ -137,6 +136,16 @@ class ThreadRegistry(abc.ABC):
         if_exists: Literal["raise", "do_nothing"] = "raise",
     ) -> ThreadInfo:
         """Register a new thread; with ``if_exists='do_nothing'`` return the existing one."""
+        info = self.new_info(thread_id, metadata, owner, ttl_minutes)
+        if await self.insert_if_absent(info):
+            return info
+        if if_exists == "raise":
+            raise ThreadExists(thread_id)
+        return await self.require(thread_id)
+
+    @abc.abstractmethod
+    async def insert_if_absent(self, info: ThreadInfo) -> bool:
+        """Store ``info`` unless its thread id exists (atomically); whether it was stored."""
 
     @abc.abstractmethod
     async def get(self, thread_id: str) -> ThreadInfo | None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable
 
-from sessiongraph.checkpoints.registry import ThreadExists, ThreadInfo, ThreadQuery, ThreadRegistry
+from sessiongraph.checkpoints.registry import ThreadInfo, ThreadQuery, ThreadRegistry
 
 
 class MemoryThreadRegistry(ThreadRegistry):
@@ -22,23 +21,11 @@ class MemoryThreadRegistry(ThreadRegistry):
         self.max_threads = max_threads
         self.on_evict = on_evict
 
-    async def create(
-        self,
-        thread_id: str,
-        *,
-        metadata: Mapping[str, Any] | None = None,
-        owner: str | None = None,
-        ttl_minutes: float | None = None,
-        if_exists: Literal["raise", "do_nothing"] = "raise",
-    ) -> ThreadInfo:
-        existing = self._threads.get(thread_id)
-        if existing is not None:
-            if if_exists == "raise":
-                raise ThreadExists(thread_id)
-            return existing
-        info = self.new_info(thread_id, metadata, owner, ttl_minutes)
+    async def insert_if_absent(self, info: ThreadInfo) -> bool:
+        if info.thread_id in self._threads:
+            return False
         await self.save(info)
-        return info
+        return True
 
     async def get(self, thread_id: str) -> ThreadInfo | None:
         info = self._threads.get(thread_id)

@@ -8,12 +8,10 @@ set, which is fine for thousands of threads; a RediSearch index would be the nex
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any, Literal
 
 from redis.asyncio import Redis
 
-from sessiongraph.checkpoints.registry import ThreadExists, ThreadInfo, ThreadQuery, ThreadRegistry
+from sessiongraph.checkpoints.registry import ThreadInfo, ThreadQuery, ThreadRegistry
 
 KEY_PREFIX = "sessiongraph:thread:"
 INDEX_KEY = "sessiongraph:threads"
@@ -28,24 +26,13 @@ class RedisThreadRegistry(ThreadRegistry):
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    async def create(
-        self,
-        thread_id: str,
-        *,
-        metadata: Mapping[str, Any] | None = None,
-        owner: str | None = None,
-        ttl_minutes: float | None = None,
-        if_exists: Literal["raise", "do_nothing"] = "raise",
-    ) -> ThreadInfo:
-        info = self.new_info(thread_id, metadata, owner, ttl_minutes)
-        # SET NX makes creation atomic across replicas.
-        created = await self.client.set(KEY_PREFIX + thread_id, _dump(info), nx=True)
-        if created:
-            await self.client.zadd(INDEX_KEY, {thread_id: info.updated_at})
-            return info
-        if if_exists == "raise":
-            raise ThreadExists(thread_id)
-        return await self.require(thread_id)
+    async def insert_if_absent(self, info: ThreadInfo) -> bool:
+        # SET NX makes creation atomic across replicas; a TTL starts counting at creation.
+        ttl = max(1, int(info.ttl_minutes * 60)) if info.ttl_minutes is not None else None
+        if not await self.client.set(KEY_PREFIX + info.thread_id, _dump(info), nx=True, ex=ttl):
+            return False
+        await self.client.zadd(INDEX_KEY, {info.thread_id: info.updated_at})
+        return True
 
     async def get(self, thread_id: str) -> ThreadInfo | None:
         raw = await self.client.get(KEY_PREFIX + thread_id)

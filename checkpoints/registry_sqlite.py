@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
 import aiosqlite
 
 from sessiongraph.checkpoints.registry import (
     SORT_FIELDS,
-    ThreadExists,
     ThreadInfo,
     ThreadQuery,
     ThreadRegistry,
@@ -46,28 +45,14 @@ class SqliteThreadRegistry(ThreadRegistry):
             await self.conn.executescript(_SCHEMA)
             await self.conn.commit()
 
-    async def create(
-        self,
-        thread_id: str,
-        *,
-        metadata: Mapping[str, Any] | None = None,
-        owner: str | None = None,
-        ttl_minutes: float | None = None,
-        if_exists: Literal["raise", "do_nothing"] = "raise",
-    ) -> ThreadInfo:
-        info = self.new_info(thread_id, metadata, owner, ttl_minutes)
+    async def insert_if_absent(self, info: ThreadInfo) -> bool:
         async with self._lock:
             cursor = await self.conn.execute(
                 f"INSERT OR IGNORE INTO sessiongraph_threads ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 _row(info),
             )
             await self.conn.commit()
-            inserted = cursor.rowcount == 1
-        if inserted:
-            return info
-        if if_exists == "raise":
-            raise ThreadExists(thread_id)
-        return await self.require(thread_id)
+            return cursor.rowcount == 1
 
     async def get(self, thread_id: str) -> ThreadInfo | None:
         rows = await self._fetch(

@@ -41,12 +41,8 @@ OFFLINE_MODEL_NAME = "sessiongraph-offline"
 
 
 def text_of(message: BaseMessage) -> str:
-    """The plain text of a message (content blocks joined)."""
-    content = message.content
-    if isinstance(content, str):
-        return content
-    parts = [block.get("text", "") if isinstance(block, dict) else str(block) for block in content]
-    return "".join(parts)
+    """The plain text of a message (text content blocks joined)."""
+    return message.text
 
 
 def last_human_index(messages: Sequence[BaseMessage]) -> int:

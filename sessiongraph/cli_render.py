@@ -39,11 +39,7 @@ def local_time(timestamp: float | str | None) -> str:
 
 def message_text(message: BaseMessage) -> str:
     """The text of a message (string content, or the text parts of a content list)."""
-    content = message.content
-    if isinstance(content, str):
-        return content
-    parts = [p.get("text", "") if isinstance(p, dict) else str(p) for p in content]
-    return "".join(parts)
+    return message.text
 
 
 def threads_table(threads: Sequence[ThreadInfo], title: str = "threads") -> Table:
