@@ -1,7 +1,8 @@
 """The FastAPI application: ``create_app(settings)``.
 
 The lifespan opens the sessions (backend + compiled graph) once, builds the run manager and its
-coordination parts and starts the TTL sweeper (any thread may get a TTL over the API; on Redis
+coordination parts (in-process, or shared by replicas through Redis: :mod:`.replicas`) and
+starts the TTL sweeper (any thread may get a TTL over the API; on Redis
 keys expire natively and no sweeper runs). On shutdown it stops the sweeper and interrupts the
 runs still going before closing the backend.
 
@@ -26,12 +27,12 @@ from langchain_core.tools import BaseTool
 from starlette.middleware.cors import CORSMiddleware
 
 from sessiongraph.api.assistant import SystemAssistant
-from sessiongraph.api.coordination import MemoryRunRegistry, MemoryStreamBroker, MemoryThreadLock
 from sessiongraph.api.deps import Services
 from sessiongraph.api.errors import install_error_handlers
 from sessiongraph.api.metrics import HttpMetricsMiddleware, Metrics
 from sessiongraph.api.middleware import BodyMiddleware
 from sessiongraph.api.ratelimit import RateLimiter
+from sessiongraph.api.replicas import open_coordination
 from sessiongraph.api.routes import assistants, runs, state, system, threads
 from sessiongraph.api.runs import RunManager
 from sessiongraph.sessions import Sessions
@@ -55,12 +56,15 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with Sessions.open(settings=settings, model=model, tools=tools) as sessions:
+        async with (
+            Sessions.open(settings=settings, model=model, tools=tools) as sessions,
+            open_coordination(settings) as coordination,
+        ):
             manager = RunManager(
                 sessions,
-                lock=MemoryThreadLock(),
-                runs=MemoryRunRegistry(),
-                broker=MemoryStreamBroker(heartbeat=settings.heartbeat_s),
+                lock=coordination.lock,
+                runs=coordination.runs,
+                broker=coordination.broker,
                 metrics=metrics,
                 max_concurrent=settings.max_concurrent_runs,
                 max_queued=settings.max_queued_runs,
@@ -73,12 +77,14 @@ def create_app(
                 limiter=RateLimiter(settings.rate_limit, settings.rate_limit_storage),
                 assistant=SystemAssistant(sessions.graph, sessions.graph.name),
             )
-            sessions.start_ttl_sweeper()
-            try:
-                yield
-            finally:
-                await sessions.stop_ttl_sweeper()
-                await manager.aclose()
+            sessions.on_threads_expired(manager.forget_threads)
+            async with coordination.cancellation(manager):
+                sessions.start_ttl_sweeper()
+                try:
+                    yield
+                finally:
+                    await sessions.stop_ttl_sweeper()
+                    await manager.aclose()
 
     app = FastAPI(
         title="sessiongraph",

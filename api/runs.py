@@ -17,6 +17,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
@@ -33,6 +34,7 @@ from sessiongraph.sessions import Sessions
 log = logging.getLogger("sessiongraph.api.runs")
 
 CancelAction = Literal["interrupt", "rollback"]
+RemoteCancel = Callable[[str, CancelAction], Awaitable[None]]
 BUSY_DETAIL = (
     "Thread is already running a task. Wait for it to finish or choose a different multitask strategy "
     "(enqueue, interrupt or rollback)."
@@ -64,6 +66,8 @@ class RunManager:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._graph_tasks: dict[str, asyncio.Task[RunOutcome]] = {}
         self._cancel: dict[str, CancelAction] = {}
+        # Set when several replicas share the runs: asks the others to cancel a run not running here.
+        self.remote_cancel: RemoteCancel | None = None
 
     # --- creation --------------------------------------------------------------------------
 
@@ -117,6 +121,11 @@ class RunManager:
         self.metrics.run_admitted()
         self._tasks[run_id] = asyncio.create_task(self._run(record, plan), name=f"run-{run_id}")
         return record
+
+    async def forget_threads(self, thread_ids: list[str]) -> None:
+        """Drop the run records of threads that no longer exist (e.g. swept by their TTL)."""
+        for thread_id in thread_ids:
+            await self.runs.delete_thread(thread_id)
 
     async def _require_interrupt(self, thread_id: str) -> None:
         state = await self.sessions.get_state(thread_id)
@@ -248,9 +257,15 @@ class RunManager:
     # --- cancellation and results ----------------------------------------------------------
 
     async def cancel(self, record: RunRecord, action: CancelAction = "interrupt") -> bool:
-        """Stop a pending or running run; ``rollback`` also undoes its checkpoints and forgets it."""
+        """Stop a pending or running run; ``rollback`` also undoes its checkpoints and forgets it.
+
+        With ``remote_cancel`` set, a run that is not executing here is another replica's: the
+        request goes there (``cancel_here``) and this returns ``True`` at once."""
         if not record.active:
             return False
+        if self.remote_cancel is not None and record.run_id not in self._tasks:
+            await self.remote_cancel(record.run_id, action)
+            return True
         self._cancel[record.run_id] = action
         graph_task = self._graph_tasks.get(record.run_id)
         if graph_task is not None:
@@ -264,6 +279,14 @@ class RunManager:
                 await self._set_run(record, "interrupted")
             await self.broker.close(record.run_id)
         return True
+
+    async def cancel_here(self, run_id: str, action: CancelAction) -> None:
+        """Another replica's cancel request: cancel the run if it executes on this one."""
+        if run_id not in self._tasks:
+            return
+        record = await self.runs.get(run_id)
+        if record is not None:
+            await self.cancel(record, action)
 
     async def result(self, record: RunRecord) -> bytes:
         """The ``/wait`` body of a finished run (thread values when the run kept none)."""

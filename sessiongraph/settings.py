@@ -61,6 +61,14 @@ class Settings(BaseSettings):
         description="Where sessions live: memory://, sqlite:///path/to/file.db or redis://host:port/db.",
     )
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0, description="SQLite busy timeout.")
+    coordination_url: str | None = Field(
+        default=None,
+        description=(
+            "Where API replicas coordinate runs (thread lock, run records, streams, cancels): "
+            "redis://host:port/db, or memory:// for one process. Empty: the checkpoint URL when it "
+            "is redis://, else memory://."
+        ),
+    )
 
     # --- model ----------------------------------------------------------------------------
     model: str = Field(
@@ -125,6 +133,15 @@ class Settings(BaseSettings):
                 "sqlite:///path/to/file.db or redis://host:port/db"
             )
         return value
+
+    @field_validator("coordination_url")
+    @classmethod
+    def _coordination_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("memory://", "redis://", "rediss://")):
+            raise ValueError(
+                f"coordination_url {value!r} has an unknown scheme; use redis://host:port/db or memory://"
+            )
+        return value or None
 
     @property
     def resolved_model(self) -> str:

@@ -15,6 +15,7 @@ from apiharness import LiveServer
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
+from sessiongraph.api.coordination import RunRegistry
 from sessiongraph.sessions import Sessions
 
 AGENT = "agent"
@@ -33,6 +34,11 @@ async def on_server(live: LiveServer, call: Callable[[Sessions], Awaitable[T]]) 
     loop = live.server.servers[0].get_loop()
     sessions = live.server.config.app.state.services.sessions
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call(sessions), loop))
+
+
+def live_runs(live: LiveServer) -> RunRegistry:
+    """The server's run registry."""
+    return live.server.config.app.state.services.manager.runs
 
 
 async def server_task_names(live: LiveServer) -> set[str]:
@@ -216,8 +222,12 @@ async def test_threads_past_their_ttl_are_swept(
     now = await on_server(sqlite_server, lambda sessions: sessions.sweep_expired())
     assert now == []
     later = time.time() + 120
+    runs = live_runs(sqlite_server)
+    assert len(await on_server(sqlite_server, lambda _: runs.list(expiring))) == 1
     swept = await on_server(sqlite_server, lambda sessions: sessions.sweep_expired(at=later))
     assert swept == [expiring]
+    # The API forgets the swept thread's run records too.
+    assert await on_server(sqlite_server, lambda _: runs.list(expiring)) == []
     with pytest.raises(httpx.HTTPStatusError) as gone:
         await sqlite_client.threads.get(expiring)
     assert gone.value.response.status_code == 404
