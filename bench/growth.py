@@ -8,8 +8,11 @@ failing tool and memory questions), on SQLite and Redis, in two modes:
 
 At turns 10, 50, 100 and 200 it prints the persisted prompt (running summary + messages, in
 tokens, as the turn's first model call saw it after summarization), the bytes stored for the
-thread (``Sessions.thread_stats``), and the median per-turn latency of the ten turns ending there;
-each figure is the median over ``--runs`` runs. It then checks the targets of the issue.
+thread (``Sessions.thread_stats``), and the per-turn latency: the mean over the last full cycle of
+the message mix ending there (turns 3-10 for turn 10), so that every row times the same workload.
+A plain window median would compare different mixes: chat turns take a fraction of the time of
+tool and replan turns, and the median of a 10-turn window flips between the two. Each figure is
+the median over ``--runs`` runs. It then checks the targets of the issue.
 
 Run: ``.venv/bin/python bench/growth.py [--turns 200] [--runs 3] [--backends sqlite,redis]``.
 Redis comes from ``tests/support/redis_server.RedisServer`` (Valkey + RedisJSON + RediSearch).
@@ -36,7 +39,6 @@ from sessiongraph.nodes.summarize import summary_message
 from sessiongraph.settings import Settings
 
 REPORT_AT = (10, 50, 100, 200)
-WINDOW = 10
 BOUNDED = {"summary_trigger_tokens": 800, "summary_keep_tokens": 300, "summary_max_tokens": 200}
 UNBOUNDED = {"summary_trigger_tokens": 10**9, "summary_keep_tokens": 10**8, "summary_max_tokens": 10**8}
 KEEP_LATEST = 6
@@ -50,6 +52,9 @@ MESSAGES = [
     "1/0",
     "Just a short note to keep the conversation going.",
 ]
+
+
+WINDOW = len(MESSAGES)  # one full cycle of the mix; turn 1 (introductions) is outside every window
 
 
 class MeteredModel(OfflineChatModel):
@@ -112,7 +117,7 @@ def report(backend: str, mode: str, runs: list[Run], turns: int) -> dict[int, tu
     for at in (t for t in REPORT_AT if t <= turns):
         tokens = median([r.prompt_tokens[at - 2] for r in runs])
         stored = median([r.bytes_at.get(at, 0) for r in runs])
-        latency = median([median(r.latency_ms[max(0, at - WINDOW) : at]) for r in runs])
+        latency = median([statistics.fmean(r.latency_ms[at - WINDOW : at]) for r in runs])
         rows[at] = (tokens, stored, latency)
         print(f"| {backend:6} | {mode:9} | {at:4} | {tokens:8.0f} | {stored / 1e6:9.3f} | {latency:9.1f} |")
     files = [r.file_bytes for r in runs if r.file_bytes is not None]
