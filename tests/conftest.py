@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
+from support.openai_stub import OpenAIStubServer
 from support.redis_server import RedisServer, RedisUnavailable
 
 # --- Redis ---
@@ -53,3 +55,23 @@ def redis_flushed_url(redis_url: str) -> str:
     finally:
         client.close()
     return redis_url
+
+
+# --- Backends and models shared by several test folders ---
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each backend in turn: memory, a new SQLite file, a flushed Redis."""
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'sessions.db'}"
+    return request.getfixturevalue("redis_flushed_url")
+
+
+@pytest.fixture
+def openai_stub() -> Iterator[OpenAIStubServer]:
+    """A fresh OpenAI-compatible stub server (offline brain, rule-checking) for one test."""
+    with OpenAIStubServer() as server:
+        yield server

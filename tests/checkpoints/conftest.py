@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sessiongraph import Sessions
 from sessiongraph.settings import Settings
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each backend in turn: memory, a new SQLite file, a flushed Redis."""
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'sessions.db'}"
-    return request.getfixturevalue("redis_flushed_url")
 
 
 @pytest.fixture

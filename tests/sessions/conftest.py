@@ -1,36 +1,17 @@
-"""Fixtures of the session tests: backend URLs, a stub OpenAI server, and a turn runner in a new process."""
+"""Fixtures of the session tests: durable backend URLs and a turn runner in a new process."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from session_helpers import RunTurns, run_turns_in_new_process
-from support.openai_stub import OpenAIStubServer
-
-
-@pytest.fixture
-def openai_stub() -> Iterator[OpenAIStubServer]:
-    """A fresh OpenAI-compatible stub server (offline brain, rule-checking) for one test."""
-    with OpenAIStubServer() as server:
-        yield server
 
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A checkpoint URL of a new SQLite file."""
     return f"sqlite:///{tmp_path / 'sessions.db'}"
-
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each backend in turn: memory, a SQLite file, a flushed Redis."""
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'sessions.db'}"
-    return request.getfixturevalue("redis_flushed_url")
 
 
 @pytest.fixture(params=["sqlite", "redis"])
