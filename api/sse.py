@@ -1,8 +1,8 @@
-"""Server-sent events: broker events -> ``event:``/``data:`` frames, heartbeats, and the
+"""Server-sent events: broker events -> SSE frames (through ``sse-starlette``), heartbeats, and the
 ``on_disconnect`` policy.
 
-Frames are ``event: <name>\\r\\ndata: <json>\\r\\n[id: <seq>\\r\\n]\\r\\n``; a ``: heartbeat``
-comment goes out after every ``heartbeat_s`` of silence. The stream ends when the run's channel
+Frames are ``[id: <seq>]`` / ``event: <name>`` / ``data: <json>`` lines separated by ``\\r\\n``;
+a ``: heartbeat`` comment goes out every ``heartbeat_s``. The stream ends when the run's channel
 closes, after the final run status is stored, so a client never has to poll for it.
 """
 
@@ -11,49 +11,47 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import anyio
-from starlette.responses import StreamingResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from sessiongraph.api.coordination import StreamEvent, Subscription
 from sessiongraph.api.serialize import dumps
 
-HEARTBEAT = b": heartbeat\r\n\r\n"
-SSE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Connection": "keep-alive",
-    "X-Accel-Buffering": "no",
-}
+SEP = "\r\n"
 
 
-def frame(event: StreamEvent, *, with_id: bool) -> bytes:
-    """One SSE frame."""
-    head = b"event: " + event.event.encode() + b"\r\ndata: " + event.data + b"\r\n"
-    if with_id:
-        head += b"id: " + str(event.seq).encode() + b"\r\n"
-    return head + b"\r\n"
+def heartbeat() -> ServerSentEvent:
+    """The keep-alive comment sent while a run is quiet."""
+    return ServerSentEvent(comment="heartbeat", sep=SEP)
 
 
-def error_frame(error: str, message: str) -> bytes:
-    """An ``error`` event frame built without a broker (e.g. joining an unknown run)."""
-    return b"event: error\r\ndata: " + dumps({"error": error, "message": message}) + b"\r\n\r\n"
+def to_sse(event: StreamEvent, *, with_id: bool) -> ServerSentEvent:
+    """One broker event as an SSE event (JSON payloads are single-line, so one ``data:`` line)."""
+    return ServerSentEvent(
+        data=event.data.decode(), event=event.event, id=str(event.seq) if with_id else None, sep=SEP
+    )
 
 
-async def _frames(
+def error_event(error: str, message: str) -> ServerSentEvent:
+    """An ``error`` event built without a broker (e.g. joining an unknown run)."""
+    return ServerSentEvent(data=dumps({"error": error, "message": message}).decode(), event="error", sep=SEP)
+
+
+async def _events(
     subscription: Subscription,
     *,
     with_ids: bool,
     modes: frozenset[str] | None,
     on_disconnect: Callable[[], Awaitable[None]] | None,
-) -> AsyncIterator[bytes]:
+) -> AsyncIterator[ServerSentEvent]:
     finished = False
     try:
         async for item in subscription:
-            if item is None:
-                yield HEARTBEAT
-            elif modes is None or _wanted(item.event, modes):
-                yield frame(item, with_id=with_ids)
+            # ``None`` marks the broker's quiet intervals; sse-starlette sends the heartbeats.
+            if item is not None and (modes is None or _wanted(item.event, modes)):
+                yield to_sse(item, with_id=with_ids)
         finished = True
     finally:
-        # Starlette cancels this generator when the client leaves; shield the clean-up from it.
+        # The response cancels this generator when the client leaves; shield the clean-up from it.
         with anyio.CancelScope(shield=True):
             await subscription.aclose()
             if not finished and on_disconnect is not None:
@@ -73,26 +71,30 @@ def _wanted(event: str, modes: frozenset[str]) -> bool:
 def sse_response(
     subscription: Subscription,
     *,
+    heartbeat_s: float,
     with_ids: bool = False,
     modes: frozenset[str] | None = None,
     on_disconnect: Callable[[], Awaitable[None]] | None = None,
     headers: Mapping[str, str] | None = None,
-    prefix: bytes = b"",
-) -> StreamingResponse:
+) -> EventSourceResponse:
     """A ``text/event-stream`` response over ``subscription``.
 
-    ``on_disconnect`` runs when the client goes away before the run ends (Starlette cancels the
-    body iterator on ``http.disconnect``).
+    ``on_disconnect`` runs when the client goes away before the run ends (the response cancels
+    the event generator on ``http.disconnect``).
     """
-
-    async def body() -> AsyncIterator[bytes]:
-        if prefix:
-            yield prefix
-        async for chunk in _frames(subscription, with_ids=with_ids, modes=modes, on_disconnect=on_disconnect):
-            yield chunk
-
-    return StreamingResponse(
-        body(),
-        media_type="text/event-stream; charset=utf-8",
-        headers={**SSE_HEADERS, **(headers or {})},
+    return EventSourceResponse(
+        _events(subscription, with_ids=with_ids, modes=modes, on_disconnect=on_disconnect),
+        headers=dict(headers or {}),
+        ping=heartbeat_s,
+        ping_message_factory=heartbeat,
+        sep=SEP,
     )
+
+
+def error_response(error: str, message: str) -> EventSourceResponse:
+    """A one-event stream carrying an ``error`` (the protocol answers stream joins this way)."""
+
+    async def one() -> AsyncIterator[ServerSentEvent]:
+        yield error_event(error, message)
+
+    return EventSourceResponse(one(), sep=SEP)

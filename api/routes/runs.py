@@ -18,7 +18,7 @@ from sessiongraph.api.errors import NotFound, Unprocessable, thread_not_found
 from sessiongraph.api.run_plan import build_plan, reject_stateless_resume, run_kwargs
 from sessiongraph.api.schemas import RunCreate
 from sessiongraph.api.serialize import dumps, iso, loads
-from sessiongraph.api.sse import error_frame, sse_response
+from sessiongraph.api.sse import error_response, sse_response
 from sessiongraph.checkpoints.registry import ThreadInfo
 
 router = APIRouter(tags=["runs"])
@@ -128,6 +128,7 @@ async def _stream_response(api: Api, run: RunRecord, body: RunCreate, stateless:
     subscription = await api.manager.broker.subscribe(run.run_id, 0)
     return sse_response(
         subscription,
+        heartbeat_s=api.services.settings.heartbeat_s,
         with_ids=body.stream_resumable,
         on_disconnect=_canceller(api, run, body.on_disconnect == "cancel"),
         headers=_locations(run, stateless, "stream"),
@@ -241,14 +242,13 @@ async def join_stream(
     try:
         run = await _run(api, thread_id, run_id)
     except NotFound as exc:
-        return StreamingResponse(
-            iter([error_frame("HTTPException", f"404: {exc.detail}")]), media_type="text/event-stream"
-        )
+        return error_response("HTTPException", f"404: {exc.detail}")
     modes = _join_modes(stream_mode)
     last = _last_event_id(last_event_id)
     subscription = await api.manager.broker.subscribe(run.run_id, last)
     return sse_response(
         subscription,
+        heartbeat_s=api.services.settings.heartbeat_s,
         with_ids=True if last is not None else bool(run.kwargs.get("resumable")),
         modes=modes,
         on_disconnect=_canceller(api, run, cancel_on_disconnect),
