@@ -29,7 +29,7 @@ from sessiongraph.api.executor import RunOutcome, RunPlan, drive
 from sessiongraph.api.metrics import Metrics
 from sessiongraph.api.serialize import dumps, error_payload
 from sessiongraph.checkpoints.registry import ThreadInfo, ThreadStatus
-from sessiongraph.sessions import Sessions
+from sessiongraph.sessions import NoPendingInterrupt, Sessions
 
 log = logging.getLogger("sessiongraph.api.runs")
 
@@ -128,12 +128,13 @@ class RunManager:
             await self.runs.delete_thread(thread_id)
 
     async def _require_interrupt(self, thread_id: str) -> None:
-        state = await self.sessions.get_state(thread_id)
-        if not state.interrupts:
+        try:
+            await self.sessions.require_interrupt(thread_id)
+        except NoPendingInterrupt as exc:
             raise BadRequest(
                 f"thread {thread_id} has no pending interrupt, so command.resume has nothing to resume; "
                 "send input instead"
-            )
+            ) from exc
 
     async def _mark_busy(self, thread: ThreadInfo, assistant_id: str) -> None:
         registry = self.sessions.backend.registry
@@ -171,13 +172,13 @@ class RunManager:
     async def _execute(self, record: RunRecord, plan: RunPlan) -> ThreadStatus | None:
         """Run the graph; return the thread status it implies (``None``: read it from the state)."""
         thread_id = record.thread_id
-        before = await self.sessions.head(thread_id)
         if isinstance(plan.graph_input, Command) and plan.graph_input.resume is not None:
             try:
                 await self._require_interrupt(thread_id)
             except BadRequest as exc:
                 await self._fail(record, exc)
                 return None
+        before = await self.sessions.head(thread_id)
         await self._set_run(record, "running")
         started = time.perf_counter()
         self.metrics.run_started()

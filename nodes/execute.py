@@ -7,7 +7,6 @@ the turn's tool-round budget is spent, control passes to ``reflect``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -115,8 +114,3 @@ def make_tools(tools: Sequence[BaseTool]):
 def _tool_error(error: Exception) -> str:
     """The result text of a tool that raised: the model sees what went wrong, not a traceback."""
     return f"Error: {type(error).__name__}: {error}"
-
-
-def describe_call(call: dict[str, Any]) -> str:
-    """A one-line description of a tool call, for the CLI."""
-    return f"{call['name']}({json.dumps(call['args'])})"

@@ -211,10 +211,13 @@ class Sessions:
         self, thread_id: str, value: Any, *, context: Context | Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """Answer the pending interrupt (plan approval) with ``value`` and finish the turn."""
-        state = await self.get_state(thread_id)
-        if not state.interrupts:
-            raise NoPendingInterrupt(thread_id)
+        await self.require_interrupt(thread_id)
         return await self.invoke(thread_id, Command(resume=value), context=context, create=False)
+
+    async def require_interrupt(self, thread_id: str) -> None:
+        """Raise :class:`NoPendingInterrupt` unless the thread waits at an interrupt."""
+        if not (await self.get_state(thread_id)).interrupts:
+            raise NoPendingInterrupt(thread_id)
 
     @contextlib.asynccontextmanager
     async def _turn(self, thread_id: str, message: TurnInput, *, create: bool) -> AsyncIterator[_Turn]:
