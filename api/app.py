@@ -27,14 +27,15 @@ from langchain_core.tools import BaseTool
 from starlette.middleware.cors import CORSMiddleware
 
 from sessiongraph.api.assistant import SystemAssistant
+from sessiongraph.api.coordination import open_coordination
 from sessiongraph.api.deps import Services
 from sessiongraph.api.errors import install_error_handlers
 from sessiongraph.api.metrics import HttpMetricsMiddleware, Metrics
 from sessiongraph.api.middleware import BodyMiddleware
 from sessiongraph.api.ratelimit import RateLimiter
-from sessiongraph.api.replicas import open_coordination
+from sessiongraph.api.responses import JSON
 from sessiongraph.api.routes import assistants, runs, state, system, threads
-from sessiongraph.api.runs import RunManager
+from sessiongraph.api.run_manager import RunManager
 from sessiongraph.sessions import Sessions
 from sessiongraph.settings import Settings, get_settings
 
@@ -62,9 +63,7 @@ def create_app(
         ):
             manager = RunManager(
                 sessions,
-                lock=coordination.lock,
-                runs=coordination.runs,
-                broker=coordination.broker,
+                coordination,
                 metrics=metrics,
                 max_concurrent=settings.max_concurrent_runs,
                 max_queued=settings.max_queued_runs,
@@ -75,10 +74,10 @@ def create_app(
                 manager=manager,
                 metrics=metrics,
                 limiter=RateLimiter(settings.rate_limit, settings.rate_limit_storage),
-                assistant=SystemAssistant(sessions.graph, sessions.graph.name),
+                assistant=SystemAssistant(sessions),
             )
             sessions.on_threads_expired(manager.forget_threads)
-            async with coordination.cancellation(manager):
+            async with coordination.cancellation(manager.cancel_here):
                 sessions.start_ttl_sweeper()
                 try:
                     yield
@@ -91,6 +90,7 @@ def create_app(
         summary="Checkpointed agent sessions over the LangGraph Agent Server protocol.",
         version="0.1.0",
         lifespan=lifespan,
+        default_response_class=JSON,
     )
     install_error_handlers(app)
     for module in (system, assistants, threads, state, runs):

@@ -12,10 +12,9 @@ import uuid
 from functools import cached_property
 from typing import Any
 
-from langgraph.graph.state import CompiledStateGraph
-
 from sessiongraph.api.errors import NotFound, Unprocessable
 from sessiongraph.api.serialize import iso
+from sessiongraph.sessions import Sessions
 
 ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 
@@ -26,10 +25,11 @@ def assistant_id_for(graph_id: str) -> str:
 
 
 class SystemAssistant:
-    """The assistant of one compiled graph: its JSON, its drawable graph and its schemas (cached)."""
+    """The assistant of the sessions' graph: its JSON, its drawable graph and its schemas (cached)."""
 
-    def __init__(self, graph: CompiledStateGraph, graph_id: str) -> None:
-        self.graph = graph
+    def __init__(self, sessions: Sessions) -> None:
+        self.sessions = sessions
+        graph_id = sessions.graph_id
         self.graph_id = graph_id
         self.assistant_id = assistant_id_for(graph_id)
         self._created = iso(time.time())
@@ -75,7 +75,7 @@ class SystemAssistant:
     def drawing(self, xray: bool | int) -> dict[str, Any]:
         """``graph.get_graph(xray).to_json()`` without the nodes' ``data.id`` (cached per xray)."""
         if xray not in self._drawings:
-            drawn = self.graph.get_graph(xray=xray).to_json()
+            drawn = self.sessions.draw(xray)
             for node in drawn.get("nodes", []):
                 data = node.get("data")
                 if isinstance(data, dict):
@@ -86,13 +86,12 @@ class SystemAssistant:
     @cached_property
     def schemas(self) -> dict[str, Any]:
         """Input, output, state, config and context JSON schemas."""
-        graph = self.graph
-        output = graph.get_output_jsonschema()
+        schemas = self.sessions.schemas()
         return {
             "graph_id": self.graph_id,
-            "input_schema": graph.get_input_jsonschema(),
-            "output_schema": output,
-            "state_schema": output,
+            "input_schema": schemas["input_schema"],
+            "output_schema": schemas["output_schema"],
+            "state_schema": schemas["output_schema"],
             "config_schema": {},
-            "context_schema": graph.get_context_jsonschema(),
+            "context_schema": schemas["context_schema"],
         }

@@ -12,8 +12,8 @@ from sessiongraph.api.auth import Caller, authenticate
 from sessiongraph.api.errors import thread_not_found
 from sessiongraph.api.metrics import Metrics
 from sessiongraph.api.ratelimit import RateLimiter
-from sessiongraph.api.runs import RunManager
-from sessiongraph.checkpoints.registry import ThreadInfo
+from sessiongraph.api.run_manager import RunManager
+from sessiongraph.checkpoints import ThreadInfo
 from sessiongraph.sessions import Sessions
 from sessiongraph.settings import Settings
 
@@ -53,7 +53,7 @@ class Api:
 
     async def thread(self, thread_id: str) -> ThreadInfo:
         """The caller's thread, or 404 (also for other owners' threads)."""
-        info = await self.sessions.backend.registry.get(thread_id)
+        info = await self.sessions.find_thread(thread_id)
         if info is None or not self.visible(info):
             raise thread_not_found(thread_id)
         return info

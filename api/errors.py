@@ -1,6 +1,9 @@
-"""Typed API errors and the handlers that turn every failure into ``{"detail": "..."}``.
+"""Typed API errors, the one table mapping domain errors to HTTP, and the handlers that turn
+every failure into ``{"detail": "..."}``.
 
 A caller's mistake is always a 4xx whose ``detail`` says what to fix; a 500 means a bug here.
+Layers below HTTP (the session facade, the run manager) raise domain errors only;
+:data:`DOMAIN_ERRORS` gives each its status.
 """
 
 from __future__ import annotations
@@ -15,8 +18,17 @@ from langgraph.errors import EmptyInputError, InvalidUpdateError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from sessiongraph.api.run_errors import (
+    CheckpointNotFound,
+    RunCapacityExceeded,
+    RunNotActive,
+    RunNotFound,
+    RunStillActive,
+    ThreadBusy,
+)
 from sessiongraph.api.serialize import dumps
-from sessiongraph.checkpoints.registry import ThreadExists, ThreadNotFound
+from sessiongraph.checkpoints import ThreadExists, ThreadNotFound
+from sessiongraph.lifecycle import NoPendingInterrupt
 
 log = logging.getLogger("sessiongraph.api")
 
@@ -56,12 +68,6 @@ class Conflict(ApiError):
     status_code = 409
 
 
-class PayloadTooLarge(ApiError):
-    """The body exceeds ``max_body_bytes`` (413)."""
-
-    status_code = 413
-
-
 class Unprocessable(ApiError):
     """The body or a parameter fails validation (422)."""
 
@@ -74,10 +80,44 @@ class TooManyRequests(ApiError):
     status_code = 429
 
 
-class Overloaded(ApiError):
-    """Too many runs executing and queued (503, with ``Retry-After``)."""
+DOMAIN_ERRORS: dict[type[Exception], int] = {
+    ThreadNotFound: 404,
+    ThreadExists: 409,
+    ThreadBusy: 409,
+    NoPendingInterrupt: 400,
+    CheckpointNotFound: 404,
+    RunNotFound: 404,
+    RunNotActive: 404,
+    RunStillActive: 422,
+    RunCapacityExceeded: 503,
+    InvalidUpdateError: 400,
+    EmptyInputError: 400,
+}
+"""Domain error -> HTTP status. The detail is the error's message (see :func:`domain_detail`)."""
 
-    status_code = 503
+
+def domain_detail(exc: Exception) -> str:
+    """The ``detail`` of a domain error: its message, in the reference server's words where
+    clients match on them."""
+    if isinstance(exc, ThreadNotFound):
+        return thread_not_found(exc.thread_id).detail
+    if isinstance(exc, ThreadExists):
+        return f"Thread with ID {exc.thread_id} already exists; use if_exists='do_nothing'"
+    if isinstance(exc, NoPendingInterrupt):
+        return (
+            f"thread {exc.thread_id} has no pending interrupt, so command.resume has nothing to resume; "
+            "send input instead"
+        )
+    if isinstance(exc, InvalidUpdateError | EmptyInputError):
+        return f"{type(exc).__name__}: {exc}"
+    return str(exc)
+
+
+def domain_headers(exc: Exception) -> dict[str, str]:
+    """Extra headers of a domain error (``Retry-After`` when retrying later helps)."""
+    if isinstance(exc, RunCapacityExceeded):
+        return {"Retry-After": str(exc.retry_after_s)}
+    return {}
 
 
 def thread_not_found(thread_id: str) -> NotFound:
@@ -115,18 +155,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> Response:
         return json_error(422, validation_detail(list(exc.errors())))
 
-    @app.exception_handler(ThreadNotFound)
-    async def _thread_missing(_: Request, exc: ThreadNotFound) -> Response:
-        return json_error(404, thread_not_found(exc.thread_id).detail)
+    async def _domain(_: Request, exc: Exception) -> Response:
+        return json_error(DOMAIN_ERRORS[type(exc)], domain_detail(exc), domain_headers(exc))
 
-    @app.exception_handler(ThreadExists)
-    async def _thread_exists(_: Request, exc: ThreadExists) -> Response:
-        return json_error(409, f"Thread with ID {exc.thread_id} already exists; use if_exists='do_nothing'")
-
-    @app.exception_handler(InvalidUpdateError)
-    @app.exception_handler(EmptyInputError)
-    async def _graph_input(_: Request, exc: Exception) -> Response:
-        return json_error(400, f"{type(exc).__name__}: {exc}")
+    for error_type in DOMAIN_ERRORS:
+        app.add_exception_handler(error_type, _domain)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:

@@ -14,11 +14,10 @@ from typing import Any
 
 from langchain_core.messages import AIMessageChunk, BaseMessage, BaseMessageChunk, message_chunk_to_message
 from langchain_core.runnables import RunnableConfig
-from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command
 
 from sessiongraph.api.serialize import dumps
 from sessiongraph.graphs.context import Context
+from sessiongraph.lifecycle import GraphInput, Turn
 
 Publish = Callable[[str, bytes], Awaitable[None]]
 
@@ -30,10 +29,13 @@ _GRAPH_MODE = {"messages-tuple": "messages", "messages": "messages"}
 class RunPlan:
     """Everything needed to execute a run, resolved and validated at creation."""
 
-    graph_input: dict[str, Any] | list[Any] | Command | None
+    graph_input: GraphInput
     config: RunnableConfig
+    """What the run adds to the thread's config: metadata, tags, limits, run id, configurable."""
     context: Context
     modes: list[str]
+    checkpoint_id: str | None = None
+    """Run from this checkpoint of the thread instead of its newest one."""
     subgraphs: bool = False
     interrupt_before: str | Sequence[str] | None = None
     interrupt_after: str | Sequence[str] | None = None
@@ -48,8 +50,9 @@ class RunOutcome:
     _messages: dict[str, BaseMessage] = field(default_factory=dict)
 
 
-async def drive(graph: CompiledStateGraph, plan: RunPlan, run_id: str, publish: Publish) -> RunOutcome:
-    """Run the graph per ``plan``, publishing the requested events; return the outcome."""
+async def drive(turn: Turn, plan: RunPlan, publish: Publish) -> RunOutcome:
+    """Run the turn's graph per ``plan``, publishing the requested events; return the outcome."""
+    run_id = str(plan.config.get("run_id"))
     requested = set(plan.modes)
     graph_modes = list(
         dict.fromkeys([*(_GRAPH_MODE.get(m, m) for m in plan.modes if m != "events"), "values"])
@@ -63,13 +66,13 @@ async def drive(graph: CompiledStateGraph, plan: RunPlan, run_id: str, publish: 
         "interrupt_after": plan.interrupt_after,
     }
     if "events" in requested:
-        async for event in graph.astream_events(plan.graph_input, plan.config, version="v2", **kwargs):
+        async for event in turn.astream_events(**kwargs):
             if event["event"] == "on_chain_stream" and event["run_id"] == run_id:
                 await _chunk(event["data"]["chunk"], plan, requested, outcome, publish)
             else:
                 await publish("events", dumps(event))
     else:
-        async for chunk in graph.astream(plan.graph_input, plan.config, **kwargs):
+        async for chunk in turn.astream(**kwargs):
             await _chunk(chunk, plan, requested, outcome, publish)
     return outcome
 

@@ -1,21 +1,21 @@
 """Turn a run-create body into a :class:`RunPlan`: input or Command, config, context, modes.
 
-Everything a caller can get wrong is checked here, before the run exists, so it comes back
-as a 4xx JSON error rather than as a failed run.
+Plain data in, plain data out: nothing here reads a store. Everything a caller can get wrong in
+the body is checked here, before the run exists, so it comes back as a 4xx JSON error rather
+than as a failed run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from langgraph.types import Command, Send
 
-from sessiongraph.api.deps import Api
-from sessiongraph.api.errors import BadRequest, NotFound, Unprocessable
+from sessiongraph.api.errors import BadRequest, Unprocessable
 from sessiongraph.api.executor import RunPlan
 from sessiongraph.api.schemas import RunCreate
-from sessiongraph.graphs.context import Context, coerce_context
-from sessiongraph.sessions import thread_config
+from sessiongraph.graphs.context import Context
 
 _RESERVED_CONFIGURABLE = frozenset(
     {"thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map", "run_id"}
@@ -43,18 +43,9 @@ def build_command(body: RunCreate) -> Command:
     return Command(**kwargs)
 
 
-def build_context(api: Api, body: RunCreate) -> Context:
-    """The run's Context (the server's model by default); unknown or bad fields -> 422."""
-    settings = api.services.settings
-    values = {"model": settings.resolved_model, "temperature": settings.temperature, **(body.context or {})}
-    try:
-        return coerce_context(values)
-    except (ValueError, TypeError) as exc:
-        raise Unprocessable(f"context: {exc}") from None
-
-
-async def build_plan(api: Api, body: RunCreate, thread_id: str) -> RunPlan:
-    """Validate ``body`` and resolve it into a plan for ``thread_id``."""
+def build_plan(body: RunCreate, context: Callable[[Mapping[str, Any] | None], Context]) -> RunPlan:
+    """Validate ``body`` and resolve it into a plan; ``context`` makes the run's Context from the
+    body's ``context`` (with the server's defaults); its ``ValueError`` becomes a 422."""
     if body.command is not None and body.input is not None:
         raise Unprocessable("send either input or command, not both")
     graph_input = build_command(body) if body.command is not None else body.input
@@ -62,17 +53,11 @@ async def build_plan(api: Api, body: RunCreate, thread_id: str) -> RunPlan:
     configurable = {
         k: v for k, v in (user_config.get("configurable") or {}).items() if k not in _RESERVED_CONFIGURABLE
     }
-    configurable.update(thread_config(thread_id)["configurable"])
     checkpoint_id = str(body.checkpoint_id) if body.checkpoint_id else None
     if body.checkpoint is not None:
         checkpoint_id = body.checkpoint.checkpoint_id or checkpoint_id
         configurable["checkpoint_ns"] = body.checkpoint.checkpoint_ns
     if checkpoint_id:
-        saved = await api.sessions.graph.checkpointer.aget_tuple(thread_config(thread_id, checkpoint_id))  # type: ignore[union-attr]
-        if saved is None:
-            raise NotFound(
-                f"checkpoint {checkpoint_id} not found in thread {thread_id}; pick one from its history"
-            )
         configurable["checkpoint_id"] = checkpoint_id
     config: dict[str, Any] = {
         "configurable": configurable,
@@ -81,11 +66,16 @@ async def build_plan(api: Api, body: RunCreate, thread_id: str) -> RunPlan:
     for key in ("tags", "recursion_limit", "max_concurrency"):
         if user_config.get(key) is not None:
             config[key] = user_config[key]
+    try:
+        run_context = context(body.context)
+    except (ValueError, TypeError) as exc:
+        raise Unprocessable(f"context: {exc}") from None
     return RunPlan(
         graph_input=graph_input,
         config=config,  # type: ignore[arg-type]
-        context=build_context(api, body),
+        context=run_context,
         modes=body.modes,
+        checkpoint_id=checkpoint_id,
         subgraphs=body.stream_subgraphs,
         interrupt_before=body.interrupt_before,
         interrupt_after=body.interrupt_after,

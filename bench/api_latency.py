@@ -134,7 +134,7 @@ async def sdk_target(url: str) -> tuple[float, float, float]:
 
 async def inprocess_target(db: Path) -> tuple[float, float, float]:
     """The same graph, called with ``ainvoke`` on an ``AsyncSqliteSaver``."""
-    from sessiongraph.checkpoints.backends import open_backend
+    from sessiongraph.checkpoints import open_backend
     from sessiongraph.graphs.agent import build_graph
     from sessiongraph.graphs.context import Context
 

@@ -6,6 +6,7 @@ Pass it as ``context=Context(...)`` (or a dict) to ``invoke``/``stream``; over H
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -91,17 +92,19 @@ class Context:
 CONTEXT_FIELDS = frozenset(f.name for f in fields(Context))
 
 
-def coerce_context(value: Context | dict[str, Any] | None) -> Context:
-    """Build a :class:`Context` from a dict (unknown keys are an error) or return it unchanged."""
-    if value is None:
-        return Context()
+def coerce_context(
+    value: Context | Mapping[str, Any] | None, *, defaults: Mapping[str, Any] | None = None
+) -> Context:
+    """Build a :class:`Context` from a mapping (``defaults`` under its keys; unknown keys are an
+    error) or return a Context unchanged."""
     if isinstance(value, Context):
         return value
-    unknown = set(value) - CONTEXT_FIELDS
+    merged = {**(defaults or {}), **(value or {})}
+    unknown = set(merged) - CONTEXT_FIELDS
     if unknown:
         raise ValueError(f"unknown context field(s) {sorted(unknown)}; known: {sorted(CONTEXT_FIELDS)}")
     # Validates field types too (a pydantic ValidationError is a ValueError).
-    return _ADAPTER.validate_python(dict(value))
+    return _ADAPTER.validate_python(merged)
 
 
 _ADAPTER: TypeAdapter[Context] = TypeAdapter(Context)

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from sessiongraph.checkpoints.backends import BackendURLError
+from sessiongraph.checkpoints import BackendURLError
 from sessiongraph.graphs.context import Context
 from sessiongraph.nodes.models import ModelConfigError, create_chat_model
 from sessiongraph.sessions import Sessions

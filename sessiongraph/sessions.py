@@ -1,9 +1,10 @@
 """The session facade: one object to open a backend, pick a thread and talk to the agent.
 
-Used by the CLI, the notebooks and the HTTP API. Every turn goes through the same bookkeeping:
-the thread is marked ``busy``; on success it becomes ``idle`` (or ``interrupted`` when the graph
-paused for plan approval); on failure the thread is rolled back to the checkpoint it had before
-the turn and marked ``error``, so the next turn works on the conversation as it was.
+Used by the CLI, the notebooks and the HTTP API. Every turn goes through the one lifecycle of
+:mod:`sessiongraph.lifecycle`: the thread is marked ``busy``; on success it becomes ``idle`` (or
+``interrupted`` when the graph has nodes left to run, e.g. waiting for plan approval); on failure
+the thread is rolled back to the checkpoint it had before the turn and marked ``error``, so the
+next turn works on the conversation as it was.
 
 Example::
 
@@ -25,7 +26,6 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -35,41 +35,40 @@ from langchain_core.tools import BaseTool
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
 
-from sessiongraph.checkpoints.backends import Backend, open_backend
-from sessiongraph.checkpoints.registry import ThreadInfo, ThreadNotFound, ThreadQuery, ThreadStatus
-from sessiongraph.checkpoints.retention import PruneStrategy, prune_checkpoints, prune_threads
-from sessiongraph.checkpoints.stats import ThreadStats, storage_stats
-from sessiongraph.checkpoints.ttl import TTLSweeper, refresh_redis_expiry
+from sessiongraph.checkpoints import (
+    Backend,
+    BackendOptions,
+    PruneStrategy,
+    ThreadInfo,
+    ThreadNotFound,
+    ThreadQuery,
+    ThreadStats,
+    ThreadStatus,
+    open_backend,
+)
+from sessiongraph.checkpoints.expiry import TTLSweeper
 from sessiongraph.graphs.agent import build_graph
 from sessiongraph.graphs.context import Context, coerce_context
+from sessiongraph.lifecycle import (
+    GraphInput,
+    Lifecycle,
+    NoPendingInterrupt,
+    Turn,
+    thread_config,
+)
 from sessiongraph.nodes.models import create_chat_model
 from sessiongraph.nodes.summarize import budget_usage, model_counter
 from sessiongraph.settings import Settings, get_settings
 
+__all__ = ["NoPendingInterrupt", "Sessions", "TurnInput", "as_graph_input", "thread_config"]
+
 log = logging.getLogger("sessiongraph.sessions")
 
 TurnInput = str | Mapping[str, Any] | Command | None
+ExpiryListener = Callable[[list[str]], Awaitable[None]]
 
 
-class NoPendingInterrupt(RuntimeError):
-    """``resume`` was called on a thread that is not waiting at an interrupt."""
-
-    def __init__(self, thread_id: str) -> None:
-        super().__init__(
-            f"thread {thread_id!r} has no pending interrupt to resume; send a new message instead"
-        )
-        self.thread_id = thread_id
-
-
-def thread_config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
-    """The LangGraph config selecting a thread (and optionally one of its checkpoints)."""
-    configurable: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
-    if checkpoint_id:
-        configurable["checkpoint_id"] = checkpoint_id
-    return {"configurable": configurable}
-
-
-def as_graph_input(value: TurnInput) -> dict[str, Any] | Command | None:
+def as_graph_input(value: TurnInput) -> GraphInput:
     """A turn's input: a string becomes one human message; dicts and Commands pass through."""
     if isinstance(value, str):
         return {"messages": [HumanMessage(value)]}
@@ -79,7 +78,11 @@ def as_graph_input(value: TurnInput) -> dict[str, Any] | Command | None:
 
 
 class Sessions:
-    """Checkpointed agent sessions on one backend (see the module docstring)."""
+    """Checkpointed agent sessions on one backend (see the module docstring).
+
+    ``backend`` and ``graph`` are public for notebooks and tests; the HTTP API goes through the
+    methods only.
+    """
 
     def __init__(
         self,
@@ -93,8 +96,9 @@ class Sessions:
         self.settings = settings
         self.model = model
         """The fixed chat model the graph was built with (``None``: each run's context names it)."""
+        self.lifecycle = Lifecycle(backend, graph, keep_latest=settings.checkpoint_keep_latest)
         self._sweeper: TTLSweeper | None = None
-        self._expiry_listeners: list[Callable[[list[str]], Awaitable[None]]] = []
+        self._expiry_listeners: list[ExpiryListener] = []
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -108,11 +112,11 @@ class Sessions:
     ) -> AsyncIterator[Sessions]:
         """Open the backend at ``url`` (default: the settings' ``checkpoint_url``) and build the graph."""
         settings = settings or get_settings()
-        async with open_backend(
-            url or settings.checkpoint_url,
-            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        options = BackendOptions(
+            sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
             memory_max_threads=settings.memory_max_threads,
-        ) as backend:
+        )
+        async with open_backend(url or settings.checkpoint_url, options) as backend:
             graph = build_graph(
                 model=model,
                 tools=tools,
@@ -127,6 +131,30 @@ class Sessions:
                 yield sessions
             finally:
                 await sessions.stop_ttl_sweeper()
+
+    # --- what the graph and backend are --------------------------------------------------------
+
+    @property
+    def graph_id(self) -> str:
+        """The compiled graph's name (the Agent Protocol's ``graph_id``)."""
+        return self.graph.name
+
+    @property
+    def backend_name(self) -> str:
+        """``memory``, ``sqlite`` or ``redis``: for people (``/info``), never switched on."""
+        return self.backend.name
+
+    def draw(self, xray: bool | int = False) -> dict[str, Any]:
+        """The graph's nodes and edges as JSON (``get_graph(xray).to_json()``)."""
+        return self.graph.get_graph(xray=xray).to_json()
+
+    def schemas(self) -> dict[str, Any]:
+        """The graph's input, output and context JSON schemas."""
+        return {
+            "input_schema": self.graph.get_input_jsonschema(),
+            "output_schema": self.graph.get_output_jsonschema(),
+            "context_schema": self.graph.get_context_jsonschema(),
+        }
 
     # --- threads ---------------------------------------------------------------------------
 
@@ -153,6 +181,10 @@ class Sessions:
         """The thread's record, or :class:`ThreadNotFound`."""
         return await self.backend.registry.require(thread_id)
 
+    async def find_thread(self, thread_id: str) -> ThreadInfo | None:
+        """The thread's record, or ``None``."""
+        return await self.backend.registry.get(thread_id)
+
     async def list_threads(
         self,
         *,
@@ -165,6 +197,14 @@ class Sessions:
         query = ThreadQuery(metadata=metadata, status=status, limit=limit, offset=offset)
         return await self.backend.registry.search(query)
 
+    async def search_threads(self, query: ThreadQuery) -> list[ThreadInfo]:
+        """Threads matching ``query``, sorted and paged."""
+        return await self.backend.registry.search(query)
+
+    async def count_threads(self, query: ThreadQuery) -> int:
+        """How many threads match ``query``'s filters."""
+        return await self.backend.registry.count(query)
+
     async def update_thread(self, thread_id: str, metadata: Mapping[str, Any]) -> ThreadInfo:
         """Merge ``metadata`` into the thread's metadata."""
         return await self.backend.registry.update(thread_id, metadata=metadata)
@@ -176,6 +216,28 @@ class Sessions:
 
     # --- turns -----------------------------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def turn(
+        self,
+        thread_id: str,
+        message: TurnInput,
+        *,
+        config: RunnableConfig | None = None,
+        create: bool = True,
+        keep_busy: Callable[[], Awaitable[bool]] | None = None,
+    ) -> AsyncIterator[Turn]:
+        """The one turn lifecycle (:meth:`Lifecycle.turn`): run the graph through the yielded turn.
+
+        With ``create`` a missing thread is created first (with the default TTL); without it a
+        missing thread raises :class:`ThreadNotFound`.
+        """
+        if create:
+            await self.create_thread(thread_id, if_exists="do_nothing")
+        async with self.lifecycle.turn(
+            thread_id, as_graph_input(message), config=config, keep_busy=keep_busy
+        ) as turn:
+            yield turn
+
     async def invoke(
         self,
         thread_id: str,
@@ -183,13 +245,15 @@ class Sessions:
         *,
         context: Context | Mapping[str, Any] | None = None,
         create: bool = True,
+        interrupt_before: Sequence[str] | None = None,
+        interrupt_after: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Run one turn and return the thread's state values after it."""
-        ctx = _context(context)
-        async with self._turn(thread_id, message, create=create) as turn:
-            values = await self.graph.ainvoke(turn.graph_input, turn.config, context=ctx)
-            turn.interrupted = bool(values.get("__interrupt__"))
-            return values
+        ctx = self.context(context)
+        async with self.turn(thread_id, message, create=create) as turn:
+            return await turn.ainvoke(
+                context=ctx, interrupt_before=interrupt_before, interrupt_after=interrupt_after
+            )
 
     async def astream_events(
         self,
@@ -200,93 +264,77 @@ class Sessions:
         create: bool = True,
     ) -> AsyncIterator[dict[str, Any]]:
         """Run one turn, yielding ``astream_events(version="v2")`` events as they happen."""
-        ctx = _context(context)
-        async with self._turn(thread_id, message, create=create) as turn:
-            async for event in self.graph.astream_events(
-                turn.graph_input, turn.config, context=ctx, version="v2"
-            ):
+        ctx = self.context(context)
+        async with self.turn(thread_id, message, create=create) as turn:
+            async for event in turn.astream_events(context=ctx):
                 yield dict(event)
 
     async def resume(
         self, thread_id: str, value: Any, *, context: Context | Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """Answer the pending interrupt (plan approval) with ``value`` and finish the turn."""
-        await self.require_interrupt(thread_id)
         return await self.invoke(thread_id, Command(resume=value), context=context, create=False)
 
     async def require_interrupt(self, thread_id: str) -> None:
         """Raise :class:`NoPendingInterrupt` unless the thread waits at an interrupt."""
-        if not (await self.get_state(thread_id)).interrupts:
-            raise NoPendingInterrupt(thread_id)
+        await self.lifecycle.require_interrupt(thread_id)
 
-    @contextlib.asynccontextmanager
-    async def _turn(self, thread_id: str, message: TurnInput, *, create: bool) -> AsyncIterator[_Turn]:
-        registry = self.backend.registry
-        if create:
-            await self.create_thread(thread_id, if_exists="do_nothing")
-        else:
-            await registry.require(thread_id)
-        before = await self.head(thread_id)
-        turn = _Turn(as_graph_input(message), thread_config(thread_id))
-        await registry.set_status(thread_id, "busy")
-        try:
-            yield turn
-        except BaseException:
-            await self.rollback(thread_id, before)
-            await registry.set_status(thread_id, "error")
-            await self.after_turn(thread_id)
-            raise
-        if turn.interrupted is None:
-            status = await self.status_after_run(thread_id)
-        else:
-            status = "interrupted" if turn.interrupted else "idle"
-        await registry.set_status(thread_id, status)
-        await self.after_turn(thread_id)
+    async def mark_busy(self, thread_id: str, metadata: Mapping[str, Any] | None = None) -> None:
+        """Mark a thread ``busy`` as soon as a run for it is accepted (before it starts)."""
+        await self.lifecycle.mark_busy(thread_id, metadata)
 
-    async def head(self, thread_id: str) -> RunnableConfig | None:
-        """The config of the thread's newest checkpoint (``None`` without one): what to roll back to.
+    async def settle(self, thread_id: str) -> ThreadStatus:
+        """Set the thread's status from its state (``interrupted`` or ``idle``), outside a turn."""
+        return await self.lifecycle.settle(thread_id)
 
-        Read before a turn rather than searched for after a failure: not every saver records
-        run-tagging metadata (the Redis saver ignores config metadata).
-        """
-        saved = await self.graph.checkpointer.aget_tuple(thread_config(thread_id))  # type: ignore[union-attr]
-        return saved.config if saved else None
-
-    async def rollback(self, thread_id: str, before: RunnableConfig | None) -> None:
-        """Make the checkpoint ``before`` the thread's head again (no checkpoints if ``None``)."""
-        try:
-            if before is None:
-                await self.graph.checkpointer.adelete_thread(thread_id)  # type: ignore[union-attr]
-            else:
-                paused = bool((await self.graph.aget_state(before)).interrupts)
-                await self.graph.aupdate_state(before, None, as_node="__copy__")
-                if paused:
-                    # The copy keeps the values but not the pending interrupt: run the paused node
-                    # (review_plan, no model call) again so that the thread waits for a resume again.
-                    await self.graph.ainvoke(None, thread_config(thread_id))
-        except Exception:
-            log.exception("rollback of thread %s failed", thread_id)
-
-    async def status_after_run(self, thread_id: str) -> ThreadStatus:
-        """``interrupted`` when the thread waits at an interrupt, else ``idle``."""
-        state = await self.get_state(thread_id)
-        return "interrupted" if state.interrupts else "idle"
+    def context(self, context: Context | Mapping[str, Any] | None = None) -> Context:
+        """A run's :class:`Context`, with the settings' model and temperature as defaults."""
+        defaults = {"model": self.settings.resolved_model, "temperature": self.settings.temperature}
+        return coerce_context(context, defaults=defaults)
 
     # --- state -----------------------------------------------------------------------------
 
-    async def get_state(self, thread_id: str, checkpoint_id: str | None = None) -> StateSnapshot:
+    async def get_state(
+        self, thread_id: str, checkpoint_id: str | None = None, *, subgraphs: bool = False
+    ) -> StateSnapshot:
         """The thread's current state, or its state at ``checkpoint_id``."""
-        return await self.graph.aget_state(thread_config(thread_id, checkpoint_id))
+        return await self.state_at(thread_config(thread_id, checkpoint_id), subgraphs=subgraphs)
+
+    async def state_at(self, config: RunnableConfig, *, subgraphs: bool = False) -> StateSnapshot:
+        """The state at a full checkpoint config (namespace, checkpoint map)."""
+        return await self.graph.aget_state(config, subgraphs=subgraphs)
+
+    async def latest_values(self, thread_id: str) -> dict[str, Any] | None:
+        """The newest checkpoint's state values (``None`` without one), read without the tasks."""
+        saved = await self.backend.checkpointer.aget_tuple(thread_config(thread_id))
+        if saved is None:
+            return None
+        stored = saved.checkpoint["channel_values"]
+        return {k: stored[k] for k in self.graph.stream_channels_list if k in stored}
+
+    async def has_checkpoint(self, thread_id: str, checkpoint_id: str) -> bool:
+        """Whether the thread has a checkpoint with that id."""
+        saved = await self.backend.checkpointer.aget_tuple(thread_config(thread_id, checkpoint_id))
+        return saved is not None
 
     async def get_history(
-        self, thread_id: str, *, limit: int | None = None, before: str | None = None
+        self,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        before: str | None = None,
+        config: RunnableConfig | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> list[StateSnapshot]:
-        """The thread's checkpoints, newest first."""
+        """The thread's checkpoints, newest first (``config`` narrows to a namespace or checkpoint)."""
         before_config = thread_config(thread_id, before) if before else None
         return [
             s
             async for s in self.graph.aget_state_history(
-                thread_config(thread_id), limit=limit, before=before_config
+                config or thread_config(thread_id),
+                filter=dict(metadata) if metadata else None,
+                limit=limit,
+                before=before_config,
             )
         ]
 
@@ -298,12 +346,19 @@ class Sessions:
         as_node: str | None = None,
     ) -> RunnableConfig:
         """Rewind: make a new head checkpoint branching from ``checkpoint_id`` (optionally edited)."""
-        config = thread_config(thread_id, checkpoint_id)
-        if values is None:
-            return await self.graph.aupdate_state(config, None, as_node="__copy__")
-        return await self.graph.aupdate_state(config, dict(values), as_node=as_node)
+        return await self.update_state(
+            thread_config(thread_id, checkpoint_id), values, as_node=as_node if values else "__copy__"
+        )
 
-    # --- retention, expiry and stats (see checkpoints/retention.py, ttl.py, stats.py) ---------
+    async def update_state(
+        self, config: RunnableConfig, values: Any, *, as_node: str | None = None
+    ) -> RunnableConfig:
+        """Write ``values`` as if ``as_node`` returned them, then settle the thread's status."""
+        new_config = await self.graph.aupdate_state(config, values, as_node=as_node)
+        await self.lifecycle.settle(config["configurable"]["thread_id"])
+        return new_config
+
+    # --- retention, expiry and stats ---------------------------------------------------------
 
     async def prune(
         self, thread_ids: Sequence[str], strategy: PruneStrategy = "delete", *, keep_latest: int = 1
@@ -313,31 +368,30 @@ class Sessions:
         Returns how many of ``thread_ids`` existed (``POST /threads/prune``'s ``pruned_count``).
         The caller filters ``thread_ids`` to the threads it may touch.
         """
-        return await prune_threads(self.backend, thread_ids, strategy, keep_latest)
+        return await self.backend.prune_threads(thread_ids, strategy, keep_latest)
 
     async def set_thread_ttl(self, thread_id: str, ttl_minutes: float | None) -> ThreadInfo:
         """Set (or with ``None`` clear) the thread's idle TTL; it counts from now."""
         if ttl_minutes is not None and ttl_minutes <= 0:
             raise ValueError("ttl_minutes must be > 0 (None removes the TTL)")
         info = await self.backend.registry.update(thread_id, ttl_minutes=ttl_minutes)
-        await refresh_redis_expiry(self.backend, thread_id, ttl_minutes)
+        await self.backend.refresh_expiry(thread_id, ttl_changed=True)
         return info
 
     def start_ttl_sweeper(self, interval_s: float | None = None) -> None:
-        """Delete expired threads in the background (memory and SQLite; Redis expires natively).
+        """Delete expired threads in the background (where the backend does not expire them itself).
 
         ``Sessions.open`` starts it when ``Settings.thread_ttl_minutes`` is set; a server whose
         threads may get a TTL at creation starts it in its lifespan. Idempotent.
         """
-        if self.backend.kind == "redis":
-            return
         if self._sweeper is None:
-            self._sweeper = TTLSweeper(
-                self.backend, interval_s or self.settings.ttl_sweep_interval_s, on_sweep=self._expired
+            self._sweeper = self.backend.sweeper(
+                interval_s or self.settings.ttl_sweep_interval_s, on_sweep=self._expired
             )
-        self._sweeper.start()
+        if self._sweeper is not None:
+            self._sweeper.start()
 
-    def on_threads_expired(self, listener: Callable[[list[str]], Awaitable[None]]) -> None:
+    def on_threads_expired(self, listener: ExpiryListener) -> None:
         """Call ``listener`` with the ids of threads the TTL sweep deleted (e.g. to forget their runs)."""
         self._expiry_listeners.append(listener)
 
@@ -355,20 +409,20 @@ class Sessions:
 
     async def sweep_expired(self, at: float | None = None) -> list[str]:
         """Delete the threads idle past their TTL at time ``at`` (default: now); returns their ids."""
-        return await TTLSweeper(
-            self.backend, self.settings.ttl_sweep_interval_s, on_sweep=self._expired
-        ).sweep(at)
+        deleted = await self.backend.sweep_expired(at)
+        await self._expired(deleted)
+        return deleted
 
     async def thread_stats(
         self, thread_id: str, context: Context | Mapping[str, Any] | None = None
     ) -> ThreadStats:
         """Size of a thread: messages and prompt tokens against the context's budget, and storage."""
         await self.get_thread(thread_id)
-        ctx = _context(context)
+        ctx = self.context(context)
         state = await self.get_state(thread_id)
         model = self.model or create_chat_model(ctx.model, ctx.temperature, self.settings)
         usage = budget_usage(state.values or {}, ctx, model_counter(model))
-        storage = await storage_stats(self.backend, thread_id)
+        storage = await self.backend.storage_stats(thread_id)
         return ThreadStats(
             thread_id=thread_id,
             messages=usage.messages,
@@ -381,34 +435,3 @@ class Sessions:
             checkpoints=storage.checkpoints,
             bytes_stored=storage.bytes_stored,
         )
-
-    async def after_turn(self, thread_id: str) -> None:
-        """Housekeeping after every turn or API run: prune old checkpoints, renew Redis expiry.
-
-        Failures are logged, never raised: the turn itself has succeeded (or failed) already.
-        """
-        try:
-            if self.settings.checkpoint_keep_latest is not None:
-                await prune_checkpoints(
-                    self.graph.checkpointer, [thread_id], self.settings.checkpoint_keep_latest
-                )  # type: ignore[arg-type]
-            if self.backend.kind == "redis":
-                info = await self.backend.registry.get(thread_id)
-                if info is not None and info.ttl_minutes is not None:
-                    await refresh_redis_expiry(self.backend, thread_id, info.ttl_minutes)
-        except Exception:
-            log.exception("retention after a turn of thread %s failed", thread_id)
-
-
-@dataclass
-class _Turn:
-    """One turn in progress: what to send to the graph, and what the caller learnt of the outcome."""
-
-    graph_input: dict[str, Any] | Command | None
-    config: RunnableConfig
-    interrupted: bool | None = None
-    """``None``: unknown, read the state after the turn."""
-
-
-def _context(context: Context | Mapping[str, Any] | None) -> Context:
-    return context if isinstance(context, Context) else coerce_context(dict(context or {}))

@@ -9,17 +9,14 @@ from starlette.responses import Response
 
 from sessiongraph.api.deps import ApiDep
 from sessiongraph.api.errors import NotFound, Unprocessable
+from sessiongraph.api.response_models import ERRORS, Assistant
+from sessiongraph.api.responses import JSON
 from sessiongraph.api.schemas import AssistantSearch
-from sessiongraph.api.serialize import dumps
 
-router = APIRouter(prefix="/assistants", tags=["assistants"])
-
-
-def _json(value: object, headers: dict[str, str] | None = None) -> Response:
-    return Response(dumps(value), media_type="application/json", headers=headers)
+router = APIRouter(prefix="/assistants", tags=["assistants"], responses=ERRORS)
 
 
-@router.post("/search", summary="Search assistants")
+@router.post("/search", summary="Search assistants", response_model=list[Assistant])
 async def search(api: ApiDep, body: Annotated[AssistantSearch | None, Body()] = None) -> Response:
     """The assistants matching ``metadata``, ``graph_id`` and ``name``."""
     query = body or AssistantSearch()
@@ -30,22 +27,22 @@ async def search(api: ApiDep, body: Annotated[AssistantSearch | None, Body()] = 
     page = found[query.offset : query.offset + query.limit]
     if query.select:
         page = [{k: a[k] for k in query.select if k in a} for a in page]
-    return _json(page, {"X-Pagination-Total": str(len(found))})
+    return JSON(page, headers={"X-Pagination-Total": str(len(found))})
 
 
-@router.post("/count", summary="Count assistants")
+@router.post("/count", summary="Count assistants", response_model=int)
 async def count(api: ApiDep, body: Annotated[AssistantSearch | None, Body()] = None) -> Response:
     """How many assistants match."""
     query = body or AssistantSearch()
     assistant = api.services.assistant
-    return _json(int(assistant.matches(query.metadata, query.graph_id, query.name)))
+    return JSON(int(assistant.matches(query.metadata, query.graph_id, query.name)))
 
 
-@router.get("/{assistant_id}", summary="Get an assistant")
+@router.get("/{assistant_id}", summary="Get an assistant", response_model=Assistant)
 async def get(api: ApiDep, assistant_id: str) -> Response:
     """The assistant (its UUID or the graph id)."""
     api.services.assistant.resolve(assistant_id)
-    return _json(api.services.assistant.to_json())
+    return JSON(api.services.assistant.to_json())
 
 
 @router.get("/{assistant_id}/graph", summary="Get the assistant's graph")
@@ -59,18 +56,18 @@ async def graph(api: ApiDep, assistant_id: str, xray: str = Query(default="false
         depth = int(xray)
     else:
         raise Unprocessable("xray must be true, false or a positive integer")
-    return _json(api.services.assistant.drawing(depth))
+    return JSON(api.services.assistant.drawing(depth))
 
 
 @router.get("/{assistant_id}/schemas", summary="Get the assistant's schemas")
 async def schemas(api: ApiDep, assistant_id: str) -> Response:
     """Input, output, state, config and context JSON schemas."""
     api.services.assistant.resolve(assistant_id)
-    return _json(api.services.assistant.schemas)
+    return JSON(api.services.assistant.schemas)
 
 
 @router.get("/{assistant_id}/subgraphs", summary="Get the assistant's subgraphs")
 async def subgraphs(api: ApiDep, assistant_id: str) -> Response:
     """The agent graph has no subgraphs: ``{}``."""
     api.services.assistant.resolve(assistant_id)
-    return _json({})
+    return JSON({})

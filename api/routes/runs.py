@@ -14,18 +14,17 @@ from starlette.responses import Response, StreamingResponse
 
 from sessiongraph.api.coordination import RunRecord
 from sessiongraph.api.deps import Api, ApiDep
-from sessiongraph.api.errors import NotFound, Unprocessable, thread_not_found
+from sessiongraph.api.errors import Unprocessable, thread_not_found
+from sessiongraph.api.response_models import ERRORS, Run
+from sessiongraph.api.responses import JSON
+from sessiongraph.api.run_errors import RunNotActive, RunNotFound
 from sessiongraph.api.run_plan import build_plan, reject_stateless_resume, run_kwargs
 from sessiongraph.api.schemas import RunCreate
-from sessiongraph.api.serialize import dumps, iso, loads
+from sessiongraph.api.serialize import iso, loads
 from sessiongraph.api.sse import error_response, sse_response
-from sessiongraph.checkpoints.registry import ThreadInfo
+from sessiongraph.checkpoints import ThreadInfo
 
-router = APIRouter(tags=["runs"])
-
-
-def _json(value: object, headers: dict[str, str] | None = None, status: int = 200) -> Response:
-    return Response(dumps(value), status, media_type="application/json", headers=headers)
+router = APIRouter(tags=["runs"], responses=ERRORS)
 
 
 def run_json(run: RunRecord) -> dict[str, Any]:
@@ -47,8 +46,7 @@ def run_json(run: RunRecord) -> dict[str, Any]:
 
 
 async def _thread_for_run(api: Api, thread_id: str, body: RunCreate) -> ThreadInfo:
-    registry = api.sessions.backend.registry
-    info = await registry.get(thread_id)
+    info = await api.sessions.find_thread(thread_id)
     if info is None and body.if_not_exists == "create":
         info = await api.sessions.create_thread(thread_id, owner=api.caller.owner, if_exists="do_nothing")
     if info is None or not api.visible(info):
@@ -66,7 +64,7 @@ async def _create(api: Api, thread_id: str | None, body: RunCreate) -> RunRecord
         temporary = body.on_completion == "delete"
     else:
         info = await _thread_for_run(api, thread_id, body)
-    plan = await build_plan(api, body, thread_id)
+    plan = build_plan(body, api.sessions.context)
     metadata = {
         **(body.metadata or {}),
         "assistant_id": assistant_id,
@@ -107,7 +105,7 @@ async def _wait_response(
     manager = api.manager
     heartbeat = api.services.settings.heartbeat_s
     if not cancel_on_disconnect and await manager.wait(run.run_id, heartbeat):
-        return Response(await manager.result(run), media_type="application/json", headers=headers)
+        return JSON(await manager.result(run), headers=headers)
 
     async def body() -> AsyncIterator[bytes]:
         done = False
@@ -125,7 +123,7 @@ async def _wait_response(
 
 
 async def _stream_response(api: Api, run: RunRecord, body: RunCreate, stateless: bool) -> Response:
-    subscription = await api.manager.broker.subscribe(run.run_id, 0)
+    subscription = await api.manager.subscribe(run.run_id, 0)
     return sse_response(
         subscription,
         heartbeat_s=api.services.settings.heartbeat_s,
@@ -149,11 +147,11 @@ async def stream_run(api: ApiDep, thread_id: UUID, body: RunCreate) -> Response:
     return await _stream_response(api, run, body, stateless=False)
 
 
-@router.post("/threads/{thread_id}/runs", summary="Start a background run")
+@router.post("/threads/{thread_id}/runs", summary="Start a background run", response_model=Run)
 async def background_run(api: ApiDep, thread_id: UUID, body: RunCreate) -> Response:
     """The pending Run; join it or stream it later."""
     run = await _create(api, str(thread_id), body)
-    return _json(run_json(run), {"Content-Location": f"/threads/{run.thread_id}/runs/{run.run_id}"})
+    return JSON(run_json(run), headers={"Content-Location": f"/threads/{run.thread_id}/runs/{run.run_id}"})
 
 
 @router.post("/runs/wait", summary="Stateless run, wait for the result")
@@ -170,11 +168,11 @@ async def stateless_stream(api: ApiDep, body: RunCreate) -> Response:
     return await _stream_response(api, run, body, stateless=True)
 
 
-@router.post("/runs", summary="Stateless background run")
+@router.post("/runs", summary="Stateless background run", response_model=Run)
 async def stateless_background(api: ApiDep, body: RunCreate) -> Response:
     """A background run on a temporary thread."""
     run = await _create(api, None, body)
-    return _json(run_json(run), {"Content-Location": f"/runs/{run.run_id}"})
+    return JSON(run_json(run), headers={"Content-Location": f"/runs/{run.run_id}"})
 
 
 # --- existing runs -------------------------------------------------------------------------------
@@ -183,13 +181,10 @@ async def stateless_background(api: ApiDep, body: RunCreate) -> Response:
 async def _run(api: Api, thread_id: UUID, run_id: UUID) -> RunRecord:
     tid = str(thread_id)
     await api.thread(tid)
-    run = await api.manager.runs.get(str(run_id))
-    if run is None or run.thread_id != tid:
-        raise NotFound(f"Run {run_id} not found on thread {tid}")
-    return run
+    return await api.manager.get_run(tid, str(run_id))
 
 
-@router.get("/threads/{thread_id}/runs", summary="List a thread's runs")
+@router.get("/threads/{thread_id}/runs", summary="List a thread's runs", response_model=list[Run])
 async def list_runs(
     api: ApiDep,
     thread_id: UUID,
@@ -200,23 +195,20 @@ async def list_runs(
     """Runs, newest first."""
     tid = str(thread_id)
     await api.thread(tid)
-    runs = await api.manager.runs.list(tid, limit=limit, offset=offset, status=status or None)
-    return _json([run_json(r) for r in runs])
+    runs = await api.manager.list_runs(tid, limit=limit, offset=offset, status=status or None)
+    return JSON([run_json(r) for r in runs])
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}", summary="Get a run")
+@router.get("/threads/{thread_id}/runs/{run_id}", summary="Get a run", response_model=Run)
 async def get_run(api: ApiDep, thread_id: UUID, run_id: UUID) -> Response:
     """The Run."""
-    return _json(run_json(await _run(api, thread_id, run_id)))
+    return JSON(run_json(await _run(api, thread_id, run_id)))
 
 
 @router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204, summary="Delete a finished run")
 async def delete_run(api: ApiDep, thread_id: UUID, run_id: UUID) -> Response:
     """Forget a run that is over (cancel it first if it is not)."""
-    run = await _run(api, thread_id, run_id)
-    if run.active:
-        raise Unprocessable(f"run {run.run_id} is {run.status}; cancel it before deleting it")
-    await api.manager.runs.delete(run.run_id)
+    await api.manager.delete_run(await _run(api, thread_id, run_id))
     return Response(status_code=204)
 
 
@@ -241,11 +233,11 @@ async def join_stream(
     """Live events of a run (after ``Last-Event-ID`` when given), until it ends."""
     try:
         run = await _run(api, thread_id, run_id)
-    except NotFound as exc:
-        return error_response("HTTPException", f"404: {exc.detail}")
+    except RunNotFound as exc:
+        return error_response("HTTPException", f"404: {exc}")
     modes = _join_modes(stream_mode)
     last = _last_event_id(last_event_id)
-    subscription = await api.manager.broker.subscribe(run.run_id, last)
+    subscription = await api.manager.subscribe(run.run_id, last)
     return sse_response(
         subscription,
         heartbeat_s=api.services.settings.heartbeat_s,
@@ -287,7 +279,7 @@ async def cancel_run(
     """Stop a pending or running run: ``interrupt`` keeps its checkpoints, ``rollback`` undoes them."""
     run = await _run(api, thread_id, run_id)
     if not await api.manager.cancel(run, action):
-        raise NotFound(f"No matching runs to cancel: run {run.run_id} is already {run.status}")
+        raise RunNotActive(run.run_id, run.status)
     if not wait:
         return Response(status_code=202)
     return await _wait_response(api, run, _locations(run, False, "join"), False)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from sessiongraph.api.deps import Services, services
-from sessiongraph.api.serialize import dumps
+from sessiongraph.api.responses import JSON
 from sessiongraph.checkpoints.registry import THREAD_STATUSES, ThreadQuery
 
 router = APIRouter(tags=["system"])
@@ -18,26 +18,22 @@ PROTOCOL_VERSION = "0.16.7"
 """The langgraph-api version whose protocol this server speaks (Studio gates features on it)."""
 
 
-def _json(value: object) -> Response:
-    return Response(dumps(value), media_type="application/json")
-
-
 @router.get("/ok", summary="Liveness check")
 async def ok() -> Response:
     """``{"ok": true}`` while the server runs."""
-    return _json({"ok": True})
+    return JSON({"ok": True})
 
 
 @router.get("/info", summary="Server information")
 async def info(svc: Annotated[Services, Depends(services)]) -> Response:
     """Version, feature flags and host kind, shaped like the reference server's."""
-    return _json(
+    return JSON(
         {
             "version": PROTOCOL_VERSION,
             "langgraph_py_version": getattr(_lg_version, "__version__", None),
             "flags": {"assistants": True, "crons": False, "langsmith": False},
             "host": {"kind": "self-hosted", "project_id": None, "revision_id": None, "tenant_id": None},
-            "sessiongraph": {"backend": svc.sessions.backend.kind, "model": svc.settings.resolved_model},
+            "sessiongraph": {"backend": svc.sessions.backend_name, "model": svc.settings.resolved_model},
         }
     )
 
@@ -45,8 +41,7 @@ async def info(svc: Annotated[Services, Depends(services)]) -> Response:
 @router.get("/metrics", summary="Prometheus metrics")
 async def metrics(svc: Annotated[Services, Depends(services)]) -> Response:
     """Run, thread and HTTP metrics in the Prometheus text format."""
-    registry = svc.sessions.backend.registry
     svc.metrics.set_thread_counts(
-        {status: await registry.count(ThreadQuery(status=status)) for status in THREAD_STATUSES}
+        {status: await svc.sessions.count_threads(ThreadQuery(status=status)) for status in THREAD_STATUSES}
     )
     return Response(svc.metrics.render(), media_type=svc.metrics.content_type)

@@ -11,16 +11,13 @@ from starlette.responses import Response
 
 from sessiongraph.api.deps import Api, ApiDep
 from sessiongraph.api.errors import Conflict
+from sessiongraph.api.response_models import ERRORS, PruneResult, Thread, ThreadStatsModel
+from sessiongraph.api.responses import JSON
 from sessiongraph.api.schemas import ThreadCount, ThreadCreate, ThreadPatch, ThreadPrune, ThreadSearch
 from sessiongraph.api.serialize import dumps, thread_json, ttl_json
-from sessiongraph.checkpoints.registry import ThreadInfo, ThreadQuery
-from sessiongraph.sessions import thread_config
+from sessiongraph.checkpoints import ThreadInfo, ThreadQuery
 
-router = APIRouter(prefix="/threads", tags=["threads"])
-
-
-def _json(value: object, headers: dict[str, str] | None = None) -> Response:
-    return Response(dumps(value), media_type="application/json", headers=headers)
+router = APIRouter(prefix="/threads", tags=["threads"], responses=ERRORS)
 
 
 async def thread_view(api: Api, info: ThreadInfo, *, with_values: bool = True) -> dict[str, Any]:
@@ -32,31 +29,23 @@ async def thread_view(api: Api, info: ThreadInfo, *, with_values: bool = True) -
         values = state.values
         interrupts = {t.id: list(t.interrupts) for t in state.tasks if t.interrupts}
     elif with_values:
-        saved = await api.sessions.graph.checkpointer.aget_tuple(thread_config(info.thread_id))  # type: ignore[union-attr]
-        if saved is not None:
-            channels = api.sessions.graph.stream_channels_list
-            stored = saved.checkpoint["channel_values"]
-            values = {k: stored[k] for k in channels if k in stored}
-    error = None
-    if info.status == "error":
-        last = await api.manager.runs.list(info.thread_id, limit=1)
-        error = last[0].error if last else None
+        values = await api.sessions.latest_values(info.thread_id)
+    error = await api.manager.last_error(info.thread_id) if info.status == "error" else None
     return thread_json(info, values=values, interrupts=interrupts, error=error)
 
 
-@router.post("", summary="Create a thread")
+@router.post("", summary="Create a thread", response_model=Thread)
 async def create(api: ApiDep, body: Annotated[ThreadCreate | None, Body()] = None) -> Response:
     """A new thread owned by the caller (``if_exists='do_nothing'`` returns an existing one)."""
     body = body or ThreadCreate()
     thread_id = str(body.thread_id or uuid.uuid4())
-    registry = api.sessions.backend.registry
-    existing = await registry.get(thread_id)
+    existing = await api.sessions.find_thread(thread_id)
     if existing is not None:
         if body.if_exists == "raise" or not api.visible(existing):
             raise Conflict(
                 f"Thread with ID {thread_id} already exists; use if_exists='do_nothing' to reuse it"
             )
-        return _json(await thread_view(api, existing))
+        return JSON(await thread_view(api, existing))
     info = await api.sessions.create_thread(
         thread_id,
         metadata=body.metadata,
@@ -64,10 +53,10 @@ async def create(api: ApiDep, body: Annotated[ThreadCreate | None, Body()] = Non
         ttl_minutes=body.ttl.ttl if body.ttl else None,
         if_exists="do_nothing",
     )
-    return _json(thread_json(info))
+    return JSON(thread_json(info))
 
 
-@router.post("/search", summary="Search threads")
+@router.post("/search", summary="Search threads", response_model=list[Thread])
 async def search(api: ApiDep, body: Annotated[ThreadSearch | None, Body()] = None) -> Response:
     """The caller's threads matching metadata, status and ids, sorted and paged."""
     body = body or ThreadSearch()
@@ -82,32 +71,31 @@ async def search(api: ApiDep, body: Annotated[ThreadSearch | None, Body()] = Non
         limit=body.limit if not body.values else 2**31,
         offset=body.offset if not body.values else 0,
     )
-    registry = api.sessions.backend.registry
-    infos = await registry.search(query)
+    infos = await api.sessions.search_threads(query)
     views = [await thread_view(api, info) for info in infos]
     if body.values:
         views = [v for v in views if _contains(v["values"] or {}, body.values)]
         total = len(views)
         views = views[body.offset : body.offset + body.limit]
     else:
-        total = await registry.count(query)
+        total = await api.sessions.count_threads(query)
     if body.select:
         views = [{k: v[k] for k in body.select if k in v} for v in views]
     headers = {"X-Pagination-Total": str(total)}
     if body.offset + len(views) < total:
         headers["X-Pagination-Next"] = str(body.offset + len(views))
-    return _json(views, headers)
+    return JSON(views, headers=headers)
 
 
-@router.post("/count", summary="Count threads")
+@router.post("/count", summary="Count threads", response_model=int)
 async def count(api: ApiDep, body: Annotated[ThreadCount | None, Body()] = None) -> Response:
     """How many of the caller's threads match."""
     body = body or ThreadCount()
     query = ThreadQuery(metadata=body.metadata, status=body.status, owner=api.caller.owner)
-    return _json(await api.sessions.backend.registry.count(query))
+    return JSON(await api.sessions.count_threads(query))
 
 
-@router.post("/prune", summary="Prune threads")
+@router.post("/prune", summary="Prune threads", response_model=PruneResult)
 async def prune(api: ApiDep, body: ThreadPrune) -> Response:
     """``delete`` removes the threads; ``keep_latest`` keeps only their newest checkpoint(s).
 
@@ -117,24 +105,12 @@ async def prune(api: ApiDep, body: ThreadPrune) -> Response:
     (no 409: the prune of the others still happens). ``pruned_count`` counts the pruned threads.
     """
     keep = api.services.settings.checkpoint_keep_latest or 1
-    pruned = 0
-    for thread_id in dict.fromkeys(str(i) for i in body.thread_ids):
-        if not api.visible(await api.sessions.backend.registry.get(thread_id)):
-            continue
-        if await api.manager.runs.active(thread_id):
-            continue
-        # Holding the thread's run lock makes a run that arrives meanwhile wait for the prune.
-        async with api.manager.lock.hold(thread_id):
-            if await api.manager.runs.active(thread_id):
-                continue
-            count = await api.sessions.prune([thread_id], body.strategy, keep_latest=keep)
-        if count and body.strategy == "delete":
-            await api.manager.runs.delete_thread(thread_id)
-        pruned += count
-    return _json({"pruned_count": pruned})
+    ids = [str(i) for i in body.thread_ids]
+    visible = [t for t in dict.fromkeys(ids) if api.visible(await api.sessions.find_thread(t))]
+    return JSON({"pruned_count": await api.manager.prune_threads(visible, body.strategy, keep)})
 
 
-@router.get("/{thread_id}", summary="Get a thread")
+@router.get("/{thread_id}", summary="Get a thread", response_model=Thread)
 async def get(
     api: ApiDep,
     thread_id: UUID,
@@ -145,17 +121,17 @@ async def get(
     view = await thread_view(api, info)
     if "ttl" in {part.strip() for part in (include or "").split(",")} and info.ttl_minutes is not None:
         view["ttl"] = ttl_json(info)
-    return _json(view)
+    return JSON(view)
 
 
-@router.get("/{thread_id}/stats", summary="Size of a thread")
+@router.get("/{thread_id}/stats", summary="Size of a thread", response_model=ThreadStatsModel)
 async def stats(api: ApiDep, thread_id: UUID) -> Response:
     """Messages and prompt tokens against the summarization budget, checkpoints and bytes stored."""
     info = await api.thread(str(thread_id))
-    return _json((await api.sessions.thread_stats(info.thread_id)).to_dict())
+    return JSON((await api.sessions.thread_stats(info.thread_id)).to_dict())
 
 
-@router.patch("/{thread_id}", summary="Update a thread's metadata or TTL")
+@router.patch("/{thread_id}", summary="Update a thread's metadata or TTL", response_model=Thread)
 async def patch(api: ApiDep, thread_id: UUID, body: Annotated[ThreadPatch | None, Body()] = None) -> Response:
     """Merge ``metadata`` into the thread's metadata; ``ttl`` sets its TTL (``null`` removes it)."""
     info = await api.thread(str(thread_id))
@@ -164,18 +140,14 @@ async def patch(api: ApiDep, thread_id: UUID, body: Annotated[ThreadPatch | None
         info = await api.sessions.update_thread(info.thread_id, body.metadata)
     if "ttl" in body.model_fields_set:
         info = await api.sessions.set_thread_ttl(info.thread_id, body.ttl.ttl if body.ttl else None)
-    return _json(await thread_view(api, info))
+    return JSON(await thread_view(api, info))
 
 
 @router.delete("/{thread_id}", status_code=204, summary="Delete a thread")
 async def delete(api: ApiDep, thread_id: UUID) -> Response:
     """Cancel its runs, then delete the thread and all its checkpoints."""
     info = await api.thread(str(thread_id))
-    for run in await api.manager.runs.active(info.thread_id):
-        await api.manager.cancel(run, "interrupt")
-        await api.manager.wait(run.run_id, timeout=30.0)
-    await api.sessions.backend.delete_thread(info.thread_id)
-    await api.manager.runs.delete_thread(info.thread_id)
+    await api.manager.delete_thread(info.thread_id)
     return Response(status_code=204)
 
 

@@ -15,7 +15,7 @@ from apiharness import LiveServer
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from sessiongraph.api.coordination import RunRegistry
+from sessiongraph.api.run_manager import RunManager
 from sessiongraph.sessions import Sessions
 
 AGENT = "agent"
@@ -36,9 +36,9 @@ async def on_server(live: LiveServer, call: Callable[[Sessions], Awaitable[T]]) 
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call(sessions), loop))
 
 
-def live_runs(live: LiveServer) -> RunRegistry:
-    """The server's run registry."""
-    return live.server.config.app.state.services.manager.runs
+def live_runs(live: LiveServer) -> RunManager:
+    """The server's run manager."""
+    return live.server.config.app.state.services.manager
 
 
 async def server_task_names(live: LiveServer) -> set[str]:
@@ -223,11 +223,11 @@ async def test_threads_past_their_ttl_are_swept(
     assert now == []
     later = time.time() + 120
     runs = live_runs(sqlite_server)
-    assert len(await on_server(sqlite_server, lambda _: runs.list(expiring))) == 1
+    assert len(await on_server(sqlite_server, lambda _: runs.list_runs(expiring))) == 1
     swept = await on_server(sqlite_server, lambda sessions: sessions.sweep_expired(at=later))
     assert swept == [expiring]
     # The API forgets the swept thread's run records too.
-    assert await on_server(sqlite_server, lambda _: runs.list(expiring)) == []
+    assert await on_server(sqlite_server, lambda _: runs.list_runs(expiring)) == []
     with pytest.raises(httpx.HTTPStatusError) as gone:
         await sqlite_client.threads.get(expiring)
     assert gone.value.response.status_code == 404

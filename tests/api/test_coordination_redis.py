@@ -15,8 +15,9 @@ import pytest
 from redis.asyncio import Redis
 
 from sessiongraph.api.coordination import RunRecord
-from sessiongraph.api.coordination_redis import RedisRunRegistry, RedisThreadLock, lock_prefix
-from sessiongraph.api.coordination_streams import RedisStreamBroker
+from sessiongraph.api.coordination.redis_lock import RedisThreadLock, lock_prefix
+from sessiongraph.api.coordination.redis_runs import RedisRunRegistry
+from sessiongraph.api.coordination.redis_streams import RedisStreamBroker
 
 DEADLINE_S = 15.0
 THREAD = "t-1"
@@ -25,7 +26,7 @@ THREAD = "t-1"
 HOLDER = """
 import asyncio, sys
 from redis.asyncio import Redis
-from sessiongraph.api.coordination_redis import RedisThreadLock
+from sessiongraph.api.coordination.redis_lock import RedisThreadLock
 
 async def main():
     lock = RedisThreadLock(Redis.from_url(sys.argv[1]), lease_s=float(sys.argv[3]))

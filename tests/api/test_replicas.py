@@ -15,7 +15,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import ConflictError
 
-from sessiongraph.api.coordination_redis import lock_prefix
+from sessiongraph.api.coordination.redis_lock import lock_prefix
 
 AGENT = "agent"
 DEADLINE_S = 15.0

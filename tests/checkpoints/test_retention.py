@@ -10,7 +10,6 @@ from checkpoint_turns import TURNS, OpenSessions, run_turns
 from langchain_core.messages import messages_to_dict
 
 from sessiongraph import Sessions
-from sessiongraph.checkpoints.retention import prune_checkpoints
 from sessiongraph.settings import Settings
 
 
@@ -95,7 +94,7 @@ async def test_prune_rejects_bad_arguments(open_sessions: OpenSessions) -> None:
         with pytest.raises(ValueError, match="strategy"):
             await sessions.prune(["t"], "everything")  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="keep_latest"):
-            await prune_checkpoints(sessions.graph.checkpointer, ["t"], 0)  # type: ignore[arg-type]
+            await sessions.backend.prune_checkpoints(["t"], 0)
 
 
 async def test_sqlite_gives_the_space_back(tmp_path: Path) -> None:

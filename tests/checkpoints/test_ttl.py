@@ -10,10 +10,10 @@ import redis.asyncio as aioredis
 from checkpoint_turns import OpenSessions
 
 from sessiongraph import Sessions
-from sessiongraph.checkpoints.backends import open_backend
-from sessiongraph.checkpoints.redis_keys import thread_keys
-from sessiongraph.checkpoints.registry_redis import KEY_PREFIX
-from sessiongraph.checkpoints.ttl import TTLSweeper
+from sessiongraph.checkpoints import open_backend
+from sessiongraph.checkpoints.expiry import TTLSweeper
+from sessiongraph.checkpoints.redis.keys import thread_keys
+from sessiongraph.checkpoints.redis.registry import KEY_PREFIX
 from sessiongraph.settings import Settings
 
 MINUTE = 60.0

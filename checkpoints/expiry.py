@@ -4,12 +4,11 @@ A thread's TTL (``ThreadInfo.ttl_minutes``; default ``Settings.thread_ttl_minute
 at creation) counts from its last update (``updated_at``: every turn, status change and metadata
 update bumps it). Busy threads never expire.
 
-- memory and SQLite: :class:`TTLSweeper` deletes expired threads periodically (an asyncio task);
-  :meth:`TTLSweeper.sweep` takes the time as an argument, so tests need no real waiting.
-- Redis: native key expiry. The registry record gets ``EXPIRE`` whenever it is saved; after each
-  turn (and when a TTL changes) :func:`refresh_redis_expiry` gives every checkpoint key of the
-  thread the same TTL, so Redis drops the whole thread by itself when it stays idle. Keys written
-  during a turn carry no TTL until the turn ends (a busy thread never expires).
+- By default (memory, SQLite) :class:`TTLSweeper` deletes expired threads periodically (an
+  asyncio task); :meth:`TTLSweeper.sweep` takes the time as an argument, so tests need no real
+  waiting. ``Backend.sweeper`` returns it.
+- A backend whose store expires keys by itself (Redis) returns no sweeper and implements
+  ``Backend.refresh_expiry`` instead (see that backend's module).
 """
 
 from __future__ import annotations
@@ -18,14 +17,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sessiongraph.checkpoints.registry import now as registry_now
 
 if TYPE_CHECKING:
-    from sessiongraph.checkpoints.backends import Backend
+    from sessiongraph.checkpoints.base import Backend
 
-log = logging.getLogger("sessiongraph.checkpoints.ttl")
+log = logging.getLogger("sessiongraph.checkpoints.expiry")
 
 
 async def sweep_expired(backend: Backend, at: float | None = None) -> list[str]:
@@ -105,14 +104,3 @@ class TTLSweeper:
             except Exception:
                 log.exception("TTL sweep failed; retrying in %.0f s", self.interval_s)
             await asyncio.sleep(self.interval_s)
-
-
-async def refresh_redis_expiry(backend: Backend, thread_id: str, ttl_minutes: float | None) -> None:
-    """Give the thread's checkpoint keys in Redis the thread's TTL (``None``: no expiry)."""
-    if backend.kind != "redis":
-        return
-    from sessiongraph.checkpoints.redis_keys import expire_keys, thread_keys
-
-    saver: Any = backend.checkpointer
-    seconds = None if ttl_minutes is None else int(ttl_minutes * 60)
-    await expire_keys(saver, await thread_keys(saver, thread_id), seconds)

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 
-from sessiongraph.api.coordination import StreamBroker, StreamEvent, Subscription
+from sessiongraph.api.coordination.interfaces import StreamBroker, StreamEvent, Subscription
 
 STREAM_PREFIX = "sessiongraph:stream:"
 OPEN = b"open"

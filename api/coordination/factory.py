@@ -1,0 +1,88 @@
+"""Which run coordination the app uses: in-process, or shared through Redis by several replicas.
+
+With a Redis coordination URL (``Settings.coordination_url``, by default the checkpoint URL
+when it is ``redis://``), every replica uses the Redis lock, run registry and stream broker on
+one client, and the cancel bus: a replica asked to cancel a run that executes elsewhere
+publishes the request, and the replica running it cancels it.
+
+Example::
+
+    async with open_coordination(settings) as coordination:
+        manager = RunManager(sessions, coordination, ...)
+        async with coordination.cancellation(manager.cancel_here):
+            ...  # serve
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from sessiongraph.api.coordination.cancel_bus import CancelHandler, RedisCancelBus
+from sessiongraph.api.coordination.interfaces import RunRegistry, StreamBroker, ThreadLock
+from sessiongraph.api.coordination.memory import MemoryRunRegistry, MemoryStreamBroker, MemoryThreadLock
+from sessiongraph.api.coordination.redis_lock import RedisThreadLock
+from sessiongraph.api.coordination.redis_runs import RedisRunRegistry
+from sessiongraph.api.coordination.redis_streams import RedisStreamBroker
+from sessiongraph.settings import Settings
+
+
+def coordination_url(settings: Settings) -> str | None:
+    """The Redis URL runs are coordinated through, or ``None`` for in-process coordination."""
+    url = settings.coordination_url
+    if url is None and settings.checkpoint_url.startswith(("redis://", "rediss://")):
+        url = settings.checkpoint_url
+    return url if url is not None and url.startswith(("redis://", "rediss://")) else None
+
+
+@dataclass
+class Coordination:
+    """The lock, run registry and stream broker runs use, and the cancel bus when shared."""
+
+    lock: ThreadLock
+    runs: RunRegistry
+    broker: StreamBroker
+    cancel_bus: RedisCancelBus | None = None
+
+    @property
+    def shared(self) -> bool:
+        """Whether other replicas share these runs (a run not executing here may run elsewhere)."""
+        return self.cancel_bus is not None
+
+    @contextlib.asynccontextmanager
+    async def cancellation(self, handler: CancelHandler) -> AsyncIterator[None]:
+        """While inside, cancel requests from other replicas reach ``handler``."""
+        if self.cancel_bus is None:
+            yield
+            return
+        async with self.cancel_bus.listening(handler):
+            yield
+
+    async def cancel_elsewhere(self, run_id: str, action: str) -> None:
+        """Ask the other replicas to cancel ``run_id`` (a no-op without a cancel bus)."""
+        if self.cancel_bus is not None:
+            await self.cancel_bus.publish(run_id, action)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def open_coordination(settings: Settings) -> AsyncIterator[Coordination]:
+    """In-process coordination, or Redis coordination on one client (closed on exit)."""
+    url = coordination_url(settings)
+    if url is None:
+        yield Coordination(
+            MemoryThreadLock(), MemoryRunRegistry(), MemoryStreamBroker(heartbeat=settings.heartbeat_s)
+        )
+        return
+    client = Redis.from_url(url)
+    try:
+        yield Coordination(
+            RedisThreadLock(client),
+            RedisRunRegistry(client),
+            RedisStreamBroker(client, heartbeat=settings.heartbeat_s),
+            RedisCancelBus(client),
+        )
+    finally:
+        await client.aclose()

@@ -1,0 +1,349 @@
+"""The run manager: admission, multitask strategies, execution and bookkeeping of runs.
+
+Every run (``/wait``, ``/stream`` or background) executes as its own task: it waits for the
+thread (:class:`ThreadLock`, arrival order), then for a server-wide slot, and then runs one turn
+through the session facade's lifecycle (``Sessions.turn``: busy, run, settle or roll back,
+retention), streaming into the :class:`StreamBroker` and recording its outcome in the
+:class:`RunRegistry`. The HTTP handlers only create runs and read results or subscribe through
+this class, so a run survives its client unless the client asked for ``on_disconnect=cancel``.
+
+Errors are domain errors (:mod:`sessiongraph.api.run_errors`); HTTP is not known here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sessiongraph.api.coordination import Coordination, RunRecord, RunStatus, Subscription
+from sessiongraph.api.executor import RunOutcome, RunPlan, drive
+from sessiongraph.api.metrics import Metrics
+from sessiongraph.api.run_errors import (
+    CheckpointNotFound,
+    RunCapacityExceeded,
+    RunNotFound,
+    RunStillActive,
+    ThreadBusy,
+)
+from sessiongraph.api.serialize import dumps, error_payload
+from sessiongraph.checkpoints import PruneStrategy, ThreadInfo
+from sessiongraph.lifecycle import CancelAction, NoPendingInterrupt, is_resume
+from sessiongraph.sessions import Sessions
+
+log = logging.getLogger("sessiongraph.api.run_manager")
+
+
+class RunManager:
+    """Creates, executes, cancels and reports runs (see the module docstring)."""
+
+    def __init__(
+        self,
+        sessions: Sessions,
+        coordination: Coordination,
+        *,
+        metrics: Metrics,
+        max_concurrent: int,
+        max_queued: int,
+    ) -> None:
+        self.sessions = sessions
+        self._lock = coordination.lock
+        self._runs = coordination.runs
+        self._broker = coordination.broker
+        self._coordination = coordination
+        self.metrics = metrics
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._capacity = max_concurrent + max_queued
+        self._admitted = 0
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._graph_tasks: dict[str, asyncio.Task[RunOutcome]] = {}
+        self._cancel: dict[str, CancelAction] = {}
+
+    # --- creation --------------------------------------------------------------------------
+
+    async def start(
+        self,
+        thread: ThreadInfo,
+        plan: RunPlan,
+        *,
+        assistant_id: str,
+        metadata: dict[str, Any],
+        kwargs: dict[str, Any],
+        multitask_strategy: str,
+        temporary: bool = False,
+    ) -> RunRecord:
+        """Admit a run on ``thread`` and schedule it.
+
+        Raises :class:`RunCapacityExceeded`, :class:`ThreadBusy` (``reject``),
+        :class:`NoPendingInterrupt` (a resume with nothing to resume) or
+        :class:`CheckpointNotFound`.
+        """
+        if self._admitted >= self._capacity:
+            raise RunCapacityExceeded()
+        thread_id = thread.thread_id
+        if plan.checkpoint_id and not await self.sessions.has_checkpoint(thread_id, plan.checkpoint_id):
+            raise CheckpointNotFound(plan.checkpoint_id, thread_id)
+        active = await self._runs.active(thread_id)
+        if active and multitask_strategy == "reject":
+            raise ThreadBusy(thread_id)
+        if not active and is_resume(plan.graph_input):
+            await self.sessions.require_interrupt(thread_id)
+        if active and multitask_strategy in ("interrupt", "rollback"):
+            action: CancelAction = "rollback" if multitask_strategy == "rollback" else "interrupt"
+            for other in active:
+                await self.cancel(other, action)
+        run_id = str(uuid.uuid4())
+        plan.config["run_id"] = uuid.UUID(run_id)
+        plan.config.setdefault("metadata", {}).update(
+            run_id=run_id, thread_id=thread_id, assistant_id=assistant_id
+        )
+        stamp = time.time()
+        record = RunRecord(
+            run_id=run_id,
+            thread_id=thread_id,
+            assistant_id=assistant_id,
+            status="pending",
+            created_at=stamp,
+            updated_at=stamp,
+            metadata=metadata,
+            kwargs=kwargs,
+            multitask_strategy=multitask_strategy,
+            owner=thread.owner,
+            temporary=temporary,
+        )
+        await self._runs.put(record)
+        await self._broker.open(run_id)
+        first_run = thread.metadata.get("graph_id") is None
+        await self.sessions.mark_busy(
+            thread_id,
+            {"graph_id": self.sessions.graph_id, "assistant_id": assistant_id} if first_run else None,
+        )
+        self._admitted += 1
+        self.metrics.run_admitted()
+        self._tasks[run_id] = asyncio.create_task(self._run(record, plan), name=f"run-{run_id}")
+        return record
+
+    # --- execution -------------------------------------------------------------------------
+
+    async def _run(self, record: RunRecord, plan: RunPlan) -> None:
+        try:
+            async with self._lock.hold(record.thread_id):
+                if record.status == "pending" and record.run_id not in self._cancel:
+                    async with self._slots:
+                        await self._execute(record, plan)
+                elif not await self._others_active(record):
+                    # Cancelled while it waited: the thread may have nothing else to run.
+                    await self.sessions.settle(record.thread_id)
+        except Exception:
+            log.exception("run %s failed outside the graph", record.run_id)
+        finally:
+            self._admitted -= 1
+            self.metrics.run_released()
+            self._tasks.pop(record.run_id, None)
+            self._cancel.pop(record.run_id, None)
+            if record.temporary:
+                with contextlib.suppress(Exception):
+                    await self.sessions.delete_thread(record.thread_id)
+            await self._broker.close(record.run_id)
+
+    async def _execute(self, record: RunRecord, plan: RunPlan) -> None:
+        started = time.perf_counter()
+        try:
+            async with self.sessions.turn(
+                record.thread_id,
+                plan.graph_input,
+                config=plan.config,
+                create=False,
+                keep_busy=lambda: self._others_active(record),
+            ) as turn:
+                await self._set_run(record, "running")
+                self.metrics.run_started()
+                await self._publish(record, "metadata", dumps({"run_id": record.run_id, "attempt": 1}))
+                task = asyncio.create_task(drive(turn, plan, lambda e, d: self._publish(record, e, d)))
+                self._graph_tasks[record.run_id] = task
+                try:
+                    await asyncio.wait({task})
+                except asyncio.CancelledError:  # the server is shutting down
+                    task.cancel()
+                    self._cancel.setdefault(record.run_id, "interrupt")
+                    await asyncio.wait({task})
+                finally:
+                    self._graph_tasks.pop(record.run_id, None)
+                if task.cancelled():
+                    turn.cancelled = self._cancel.get(record.run_id, "interrupt")
+                else:
+                    outcome = task.result()  # a graph error propagates: the lifecycle rolls back
+                    turn.saw_values(outcome.values)
+                    record.result = dumps(outcome.values or {})
+        except NoPendingInterrupt as exc:  # the interrupt was answered while this run waited
+            await self._fail(record, exc)
+            if not await self._others_active(record):
+                await self.sessions.settle(record.thread_id)
+            return
+        except Exception as exc:
+            log.warning("run %s on thread %s failed: %r", record.run_id, record.thread_id, exc)
+            await self._fail(record, exc)
+            self.metrics.run_finished(record.status, time.perf_counter() - started)
+            return
+        if turn.cancelled == "rollback":
+            await self._runs.delete(record.run_id)
+            record.status = "interrupted"
+        elif turn.cancelled is not None:
+            record.result = dumps((await self.sessions.get_state(record.thread_id)).values or {})
+            await self._set_run(record, "interrupted")
+        else:
+            record.error = None
+            await self._set_run(record, "success")
+            await self._publish(record, "end", b"null")
+        self.metrics.run_finished(record.status, time.perf_counter() - started)
+
+    async def _publish(self, record: RunRecord, event: str, data: bytes) -> None:
+        await self._broker.publish(record.run_id, event, data)
+
+    async def _others_active(self, record: RunRecord) -> bool:
+        return any(r.run_id != record.run_id for r in await self._runs.active(record.thread_id))
+
+    async def _fail(self, record: RunRecord, exc: BaseException) -> None:
+        record.error = error_payload(exc)
+        record.result = dumps({"__error__": record.error})
+        await self._set_run(record, "error")
+        await self._publish(record, "error", dumps(record.error))
+
+    async def _set_run(self, record: RunRecord, status: RunStatus) -> None:
+        record.status = status
+        record.updated_at = time.time()
+        await self._runs.put(record)
+
+    # --- reading runs ----------------------------------------------------------------------
+
+    async def get_run(self, thread_id: str, run_id: str) -> RunRecord:
+        """The run ``run_id`` of ``thread_id``, or :class:`RunNotFound`."""
+        run = await self._runs.get(run_id)
+        if run is None or run.thread_id != thread_id:
+            raise RunNotFound(run_id, thread_id)
+        return run
+
+    async def list_runs(
+        self, thread_id: str, *, limit: int = 10, offset: int = 0, status: str | None = None
+    ) -> list[RunRecord]:
+        """The thread's runs, newest first."""
+        return await self._runs.list(thread_id, limit=limit, offset=offset, status=status)
+
+    async def active_runs(self, thread_id: str) -> list[RunRecord]:
+        """The thread's pending and running runs, oldest first."""
+        return await self._runs.active(thread_id)
+
+    async def last_error(self, thread_id: str) -> dict[str, str] | None:
+        """The error of the thread's newest run, if it failed."""
+        last = await self._runs.list(thread_id, limit=1)
+        return last[0].error if last else None
+
+    async def delete_run(self, run: RunRecord) -> None:
+        """Forget a finished run; :class:`RunStillActive` for one that is not over."""
+        if run.active:
+            raise RunStillActive(run.run_id, run.status)
+        await self._runs.delete(run.run_id)
+
+    async def subscribe(self, run_id: str, last_event_id: int | None = None) -> Subscription:
+        """The run's events after ``last_event_id`` (``0``: all still buffered; ``None``: live)."""
+        return await self._broker.subscribe(run_id, last_event_id)
+
+    async def result(self, record: RunRecord) -> bytes:
+        """The ``/wait`` body of a finished run (thread values when the run kept none)."""
+        latest = await self._runs.get(record.run_id) or record
+        if latest.result is not None:
+            return latest.result
+        try:
+            return dumps((await self.sessions.get_state(record.thread_id)).values or {})
+        except Exception:
+            return b"{}"
+
+    async def wait(self, run_id: str, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the run to finish; ``True`` once it has."""
+        return await self._broker.wait_closed(run_id, timeout)
+
+    @property
+    def active_count(self) -> int:
+        """Runs admitted and not finished (pending or running) on this replica."""
+        return self._admitted
+
+    # --- threads with runs -----------------------------------------------------------------
+
+    async def prune_threads(
+        self, thread_ids: Sequence[str], strategy: PruneStrategy, keep_latest: int
+    ) -> int:
+        """Prune threads that have no pending or running run (the others are skipped)."""
+        pruned = 0
+        for thread_id in dict.fromkeys(thread_ids):
+            if await self._runs.active(thread_id):
+                continue
+            # Holding the thread's run lock makes a run that arrives meanwhile wait for the prune.
+            async with self._lock.hold(thread_id):
+                if await self._runs.active(thread_id):
+                    continue
+                count = await self.sessions.prune([thread_id], strategy, keep_latest=keep_latest)
+            if count and strategy == "delete":
+                await self._runs.delete_thread(thread_id)
+            pruned += count
+        return pruned
+
+    async def delete_thread(self, thread_id: str, *, cancel_timeout_s: float = 30.0) -> None:
+        """Cancel the thread's runs, then delete it with its checkpoints and run records."""
+        for run in await self._runs.active(thread_id):
+            await self.cancel(run, "interrupt")
+            await self.wait(run.run_id, timeout=cancel_timeout_s)
+        with contextlib.suppress(KeyError):
+            await self.sessions.delete_thread(thread_id)
+        await self._runs.delete_thread(thread_id)
+
+    async def forget_threads(self, thread_ids: list[str]) -> None:
+        """Drop the run records of threads that no longer exist (e.g. swept by their TTL)."""
+        for thread_id in thread_ids:
+            await self._runs.delete_thread(thread_id)
+
+    # --- cancellation ----------------------------------------------------------------------
+
+    async def cancel(self, record: RunRecord, action: CancelAction = "interrupt") -> bool:
+        """Stop a pending or running run; ``rollback`` also undoes its checkpoints and forgets it.
+
+        With shared coordination, a run that is not executing here is another replica's: the
+        request goes there (:meth:`cancel_here`) and this returns ``True`` at once."""
+        if not record.active:
+            return False
+        if self._coordination.shared and record.run_id not in self._tasks:
+            await self._coordination.cancel_elsewhere(record.run_id, action)
+            return True
+        self._cancel[record.run_id] = action
+        graph_task = self._graph_tasks.get(record.run_id)
+        if graph_task is not None:
+            graph_task.cancel()
+            return True
+        if record.status == "pending":
+            if action == "rollback":
+                await self._runs.delete(record.run_id)
+                record.status = "interrupted"
+            else:
+                await self._set_run(record, "interrupted")
+            await self._broker.close(record.run_id)
+        return True
+
+    async def cancel_here(self, run_id: str, action: CancelAction) -> None:
+        """Another replica's cancel request: cancel the run if it executes on this one."""
+        if run_id not in self._tasks:
+            return
+        record = await self._runs.get(run_id)
+        if record is not None:
+            await self.cancel(record, action)
+
+    async def aclose(self) -> None:
+        """Interrupt every run (server shutdown) and wait for their bookkeeping."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task

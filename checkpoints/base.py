@@ -1,0 +1,127 @@
+"""The one interface every session backend implements: :class:`Backend`.
+
+A backend owns everything a session store needs, for one URL scheme: the LangGraph checkpointer
+and store, the thread registry, checkpoint pruning, per-thread storage statistics and thread
+expiry. Callers (the session facade, the API) use only this interface; what a backend keeps in
+which table or key is its own business. Adding a backend means one module (or small package)
+with a subclass, registered for its URL scheme in :mod:`sessiongraph.checkpoints.factory`.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import BaseStore
+
+from sessiongraph.checkpoints.expiry import TTLSweeper, sweep_expired
+from sessiongraph.checkpoints.registry import ThreadRegistry
+from sessiongraph.checkpoints.stats import StorageStats
+
+PruneStrategy = Literal["delete", "keep_latest"]
+ExpiryListener = Callable[[list[str]], Awaitable[None] | None]
+
+
+class BackendURLError(ValueError):
+    """The checkpoint URL cannot be opened; the message says what a valid one looks like."""
+
+
+@dataclass(frozen=True)
+class BackendOptions:
+    """Tuning knobs some backends read (the others ignore them)."""
+
+    sqlite_busy_timeout_ms: int = 5000
+    """How long a SQLite connection waits for a lock before failing."""
+    memory_max_threads: int = 10_000
+    """Threads kept by ``memory://`` before the least recently used idle ones are evicted."""
+
+
+class Backend(abc.ABC):
+    """An open session backend: checkpointer + store + registry, and the housekeeping on them."""
+
+    name: ClassVar[str]
+    """Short name shown to people (``/info``, the CLI); never switched on."""
+
+    def __init__(
+        self, url: str, checkpointer: BaseCheckpointSaver, store: BaseStore, registry: ThreadRegistry
+    ) -> None:
+        self.url = url
+        self.checkpointer = checkpointer
+        self.store = store
+        self.registry = registry
+
+    @classmethod
+    @abc.abstractmethod
+    def open(cls, url: str, options: BackendOptions) -> contextlib.AbstractAsyncContextManager[Backend]:
+        """Open the backend at ``url`` for the duration of an ``async with`` block (the factory
+        sets up and closes the registry around it)."""
+
+    # --- threads -----------------------------------------------------------------------------
+
+    async def delete_thread(self, thread_id: str) -> bool:
+        """Delete the thread's checkpoints and its registry record; ``False`` if it was unknown."""
+        await self.checkpointer.adelete_thread(thread_id)
+        return await self.registry.delete(thread_id)
+
+    # --- retention ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
+        """Keep the newest ``keep_latest`` checkpoints of each namespace of each thread."""
+
+    async def prune_checkpoints(self, thread_ids: Iterable[str], keep_latest: int) -> None:
+        """Keep only the newest ``keep_latest`` (>= 1) checkpoints of each namespace of each thread.
+
+        The newest checkpoint and its pending writes (a pending interrupt) always stay, so the
+        state and resuming are untouched; the oldest kept checkpoint becomes the thread's root.
+        """
+        if keep_latest < 1:
+            raise ValueError("keep_latest must be >= 1; delete the thread to drop every checkpoint")
+        ids = list(dict.fromkeys(thread_ids))
+        if ids:
+            await self._prune(ids, keep_latest)
+
+    async def prune_threads(
+        self, thread_ids: Sequence[str], strategy: PruneStrategy, keep_latest: int = 1
+    ) -> int:
+        """The Agent Protocol's prune: ``delete`` removes whole threads, ``keep_latest`` their old
+        checkpoints. Returns how many of the given threads existed (and were pruned)."""
+        if strategy not in ("delete", "keep_latest"):
+            raise ValueError(f"unknown prune strategy {strategy!r}; use 'delete' or 'keep_latest'")
+        existing = [t for t in dict.fromkeys(thread_ids) if await self.registry.get(t) is not None]
+        if strategy == "delete":
+            return sum([await self.delete_thread(t) for t in existing])
+        await self.prune_checkpoints(existing, keep_latest)
+        return len(existing)
+
+    # --- statistics --------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def storage_stats(self, thread_id: str) -> StorageStats:
+        """Checkpoints and bytes the thread occupies (see each backend for what bytes means)."""
+
+    # --- expiry ------------------------------------------------------------------------------
+
+    async def refresh_expiry(self, thread_id: str, *, ttl_changed: bool = False) -> None:  # noqa: B027
+        """Make the thread's stored data expire with its registry TTL (backends that expire
+        natively; ``ttl_changed`` after the TTL was set or cleared); the others are swept by
+        :meth:`sweeper`."""
+
+    def sweeper(self, interval_s: float, on_sweep: ExpiryListener | None = None) -> TTLSweeper | None:
+        """The background task that deletes expired threads (``None`` where the store expires
+        them by itself)."""
+        return TTLSweeper(self, interval_s, on_sweep=on_sweep)
+
+    async def sweep_expired(self, at: float | None = None) -> list[str]:
+        """Delete the threads idle past their TTL at time ``at`` (default: now); returns their ids."""
+        return await sweep_expired(self, at)
+
+    async def after_turn(self, thread_id: str, keep_latest: int | None) -> None:
+        """Housekeeping after every turn: prune to ``keep_latest`` checkpoints, renew expiry."""
+        if keep_latest is not None:
+            await self.prune_checkpoints([thread_id], keep_latest)
+        await self.refresh_expiry(thread_id)

@@ -1,0 +1,41 @@
+"""``AsyncRedisSaver`` with ``before`` honoured in ``alist`` (so ``get_state_history(before=...)`` works).
+
+langgraph-checkpoint-redis 0.5 ignores ``before``: it reads checkpoint ids as ULIDs, while
+LangGraph writes uuid6 ids. Those sort by time, so listing filters by id here instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import CheckpointTuple
+from langgraph.checkpoint.redis.aio import AsyncRedisSaver
+
+
+class RedisSaver(AsyncRedisSaver):
+    """The official async Redis saver, with ``alist(before=...)`` filtering by checkpoint id."""
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """See ``BaseCheckpointSaver.alist``; checkpoints older than ``before``, newest first."""
+        before_id = (before or {}).get("configurable", {}).get("checkpoint_id")
+        if not before_id:
+            async for item in super().alist(config, filter=filter, limit=limit):
+                yield item
+            return
+        left = limit
+        async for item in super().alist(config, filter=filter):
+            if left is not None and left <= 0:
+                return
+            if item.config["configurable"]["checkpoint_id"] < before_id:
+                yield item
+                if left is not None:
+                    left -= 1
