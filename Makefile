@@ -7,7 +7,7 @@ DEPS_HASH := $(shell cat pyproject.toml | sha1sum | cut -c1-12)
 RUN_STAMP := $(VENV)/.installed-run-$(DEPS_HASH)
 TEST_STAMP := $(VENV)/.installed-test-$(DEPS_HASH)
 
-.PHONY: run test lint format bench clean install
+.PHONY: run test lint typecheck format bench clean install
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,15 +27,22 @@ install: $(TEST_STAMP)
 run: $(RUN_STAMP)
 	$(VENV)/bin/sessiongraph serve
 
-## Lint, then run the whole test suite.
-test: $(TEST_STAMP)
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+## Lint and type-check, then run the whole test suite.
+test: lint
 	$(PY) -m pytest
 
-lint: $(TEST_STAMP)
+lint: $(TEST_STAMP) typecheck
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+## mypy on the package as installed: sessiongraph.<room> lives in <room>/, so check a symlink tree.
+TYPECHECK_ROOT := build/typecheck
+typecheck: $(TEST_STAMP)
+	rm -rf $(TYPECHECK_ROOT)/sessiongraph && mkdir -p $(TYPECHECK_ROOT)/sessiongraph
+	for f in sessiongraph/*.py sessiongraph/py.typed; do ln -s $(CURDIR)/$$f $(TYPECHECK_ROOT)/sessiongraph/; done
+	for d in graphs nodes checkpoints api; do ln -s $(CURDIR)/$$d $(TYPECHECK_ROOT)/sessiongraph/$$d; done
+	cd $(TYPECHECK_ROOT) && MYPYPATH=. $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml \
+		--python-executable $(CURDIR)/$(PY) -p sessiongraph
 
 format: $(TEST_STAMP)
 	$(VENV)/bin/ruff format .
@@ -46,4 +53,4 @@ bench: $(TEST_STAMP)
 	$(PY) bench/growth.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) data build .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info

@@ -108,7 +108,8 @@ async def _legacy_messages(data: Any, outcome: RunOutcome, publish: Publish) -> 
         return
     seen = outcome._messages
     if message.id in seen and isinstance(message, BaseMessageChunk):
-        seen[message.id] = seen[message.id] + message  # type: ignore[operator]
+        merged: Any = seen[message.id] + message  # chunks of one message add up
+        seen[message.id] = merged
     else:
         if message.id not in seen:
             await publish("messages/metadata", dumps({message.id: {"metadata": metadata}}))

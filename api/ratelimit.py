@@ -26,7 +26,7 @@ class RateLimiter:
         url = storage_url if storage_url.startswith("async+") else f"async+{storage_url}"
         options = {"implementation": "redispy"} if "redis" in url.split("://", 1)[0] else {}
         self.storage = storage_from_string(url, **options)
-        self.limiter = MovingWindowRateLimiter(self.storage)  # type: ignore[arg-type]
+        self.limiter = MovingWindowRateLimiter(self.storage)
 
     async def hit(self, key: str) -> None:
         """Count a request for ``key``; raise 429 with ``Retry-After`` when over a limit."""

@@ -231,7 +231,7 @@ class RunManager:
         self, thread_id: str, *, limit: int = 10, offset: int = 0, status: str | None = None
     ) -> list[RunRecord]:
         """The thread's runs, newest first."""
-        return await self._runs.list(thread_id, limit=limit, offset=offset, status=status)
+        return await self._runs.of_thread(thread_id, limit=limit, offset=offset, status=status)
 
     async def active_runs(self, thread_id: str) -> list[RunRecord]:
         """The thread's pending and running runs, oldest first."""
@@ -239,7 +239,7 @@ class RunManager:
 
     async def last_error(self, thread_id: str) -> dict[str, str] | None:
         """The error of the thread's newest run, if it failed."""
-        last = await self._runs.list(thread_id, limit=1)
+        last = await self._runs.of_thread(thread_id, limit=1)
         return last[0].error if last else None
 
     async def delete_run(self, run: RunRecord) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, Send
 
 from sessiongraph.api.errors import BadRequest, Unprocessable
@@ -59,20 +60,23 @@ def build_plan(body: RunCreate, context: Callable[[Mapping[str, Any] | None], Co
         configurable["checkpoint_ns"] = body.checkpoint.checkpoint_ns
     if checkpoint_id:
         configurable["checkpoint_id"] = checkpoint_id
-    config: dict[str, Any] = {
-        "configurable": configurable,
-        "metadata": {**(user_config.get("metadata") or {}), **(body.metadata or {})},
-    }
-    for key in ("tags", "recursion_limit", "max_concurrency"):
-        if user_config.get(key) is not None:
-            config[key] = user_config[key]
+    config = RunnableConfig(
+        configurable=configurable,
+        metadata={**(user_config.get("metadata") or {}), **(body.metadata or {})},
+    )
+    if user_config.get("tags") is not None:
+        config["tags"] = user_config["tags"]
+    if user_config.get("recursion_limit") is not None:
+        config["recursion_limit"] = user_config["recursion_limit"]
+    if user_config.get("max_concurrency") is not None:
+        config["max_concurrency"] = user_config["max_concurrency"]
     try:
         run_context = context(body.context)
     except (ValueError, TypeError) as exc:
         raise Unprocessable(f"context: {exc}") from None
     return RunPlan(
         graph_input=graph_input,
-        config=config,  # type: ignore[arg-type]
+        config=config,
         context=run_context,
         modes=body.modes,
         checkpoint_id=checkpoint_id,

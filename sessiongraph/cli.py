@@ -172,7 +172,7 @@ def threads_list(
 
     async def run() -> list[Any]:
         async with open_sessions(options) as sessions:
-            return await sessions.list_threads(metadata=filters or None, status=status, limit=limit)  # type: ignore[arg-type]
+            return await sessions.list_threads(metadata=filters or None, status=status, limit=limit)
 
     threads = asyncio.run(run())
     if not threads:

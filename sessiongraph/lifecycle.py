@@ -244,9 +244,9 @@ class Lifecycle:
 
 
 def _merge_config(thread_id: str, extra: RunnableConfig | None) -> RunnableConfig:
-    config: dict[str, Any] = dict(extra or {})
+    config = RunnableConfig(**(extra or {}))
     configurable = dict(config.get("configurable") or {})
     configurable.update(thread_id=thread_id)
     configurable.setdefault("checkpoint_ns", "")
     config["configurable"] = configurable
-    return config  # type: ignore[return-value]
+    return config

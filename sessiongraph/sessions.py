@@ -64,15 +64,15 @@ __all__ = ["NoPendingInterrupt", "Sessions", "TurnInput", "as_graph_input", "thr
 
 log = logging.getLogger("sessiongraph.sessions")
 
-TurnInput = str | Mapping[str, Any] | Command | None
+TurnInput = str | Mapping[str, Any] | list[Any] | Command | None
 ExpiryListener = Callable[[list[str]], Awaitable[None]]
 
 
 def as_graph_input(value: TurnInput) -> GraphInput:
-    """A turn's input: a string becomes one human message; dicts and Commands pass through."""
+    """A turn's input: a string becomes one human message; dicts, lists and Commands pass through."""
     if isinstance(value, str):
         return {"messages": [HumanMessage(value)]}
-    if value is None or isinstance(value, Command):
+    if value is None or isinstance(value, Command | list):
         return value
     return dict(value)
 

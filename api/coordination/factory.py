@@ -27,6 +27,7 @@ from sessiongraph.api.coordination.memory import MemoryRunRegistry, MemoryStream
 from sessiongraph.api.coordination.redis_lock import RedisThreadLock
 from sessiongraph.api.coordination.redis_runs import RedisRunRegistry
 from sessiongraph.api.coordination.redis_streams import RedisStreamBroker
+from sessiongraph.lifecycle import CancelAction
 from sessiongraph.settings import Settings
 
 
@@ -61,10 +62,10 @@ class Coordination:
         async with self.cancel_bus.listening(handler):
             yield
 
-    async def cancel_elsewhere(self, run_id: str, action: str) -> None:
+    async def cancel_elsewhere(self, run_id: str, action: CancelAction) -> None:
         """Ask the other replicas to cancel ``run_id`` (a no-op without a cancel bus)."""
         if self.cancel_bus is not None:
-            await self.cancel_bus.publish(run_id, action)  # type: ignore[arg-type]
+            await self.cancel_bus.publish(run_id, action)
 
 
 @contextlib.asynccontextmanager

@@ -86,7 +86,7 @@ class RunRegistry(abc.ABC):
         """The record, or ``None``."""
 
     @abc.abstractmethod
-    async def list(
+    async def of_thread(
         self, thread_id: str, *, limit: int = 10, offset: int = 0, status: str | None = None
     ) -> list[RunRecord]:
         """The thread's runs, newest first."""

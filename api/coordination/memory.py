@@ -65,10 +65,10 @@ class MemoryRunRegistry(RunRegistry):
         """See :meth:`RunRegistry.get`."""
         return self._runs.get(run_id)
 
-    async def list(
+    async def of_thread(
         self, thread_id: str, *, limit: int = 10, offset: int = 0, status: str | None = None
     ) -> list[RunRecord]:
-        """See :meth:`RunRegistry.list`."""
+        """See :meth:`RunRegistry.of_thread`."""
         ids = reversed(self._by_thread.get(thread_id, OrderedDict()))
         runs = [self._runs[i] for i in ids if status is None or self._runs[i].status == status]
         return runs[offset : offset + limit]

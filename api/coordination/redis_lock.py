@@ -121,7 +121,7 @@ class RedisThreadLock(ThreadLock):
         prefix = lock_prefix(thread_id)
         keys = [prefix + "q"]
         token = uuid.uuid4().hex
-        args = [token, prefix, self._lease_ms]
+        args: list[Any] = [token, prefix, self._lease_ms]
         async with self._arrival:
             await self._enqueue(keys, args)
         renewal = asyncio.create_task(self._keep_alive(keys, args), name=f"lease-{thread_id}")

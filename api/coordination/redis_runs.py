@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -85,19 +86,19 @@ class RedisRunRegistry(RunRegistry):
 
     async def get(self, run_id: str) -> RunRecord | None:
         """See :meth:`RunRegistry.get`."""
-        raw = await self._client.get(RUN_PREFIX + run_id)
+        raw: Any = await self._client.get(RUN_PREFIX + run_id)
         return None if raw is None else _decode(raw)
 
-    async def _records(self, ids: list[bytes]) -> list[RunRecord]:
+    async def _records(self, ids: list[Any]) -> list[RunRecord]:
         if not ids:
             return []
-        raws = await self._client.mget([RUN_PREFIX + i.decode() for i in ids])
+        raws: Any = await self._client.mget([RUN_PREFIX + i.decode() for i in ids])
         return [_decode(raw) for raw in raws if raw is not None]
 
-    async def list(
+    async def of_thread(
         self, thread_id: str, *, limit: int = 10, offset: int = 0, status: str | None = None
     ) -> list[RunRecord]:
-        """See :meth:`RunRegistry.list`."""
+        """See :meth:`RunRegistry.of_thread`."""
         every, _ = self._thread_keys(thread_id)
         if status is None:
             return await self._records(await self._client.zrevrange(every, offset, offset + limit - 1))
@@ -117,14 +118,16 @@ class RedisRunRegistry(RunRegistry):
             return False
         every, active = self._thread_keys(run.thread_id)
         async with self._client.pipeline(transaction=True) as pipe:
-            pipe.zrem(every, run_id).zrem(active, run_id).delete(RUN_PREFIX + run_id)
+            pipe.zrem(every, run_id)
+            pipe.zrem(active, run_id)
+            pipe.delete(RUN_PREFIX + run_id)
             await pipe.execute()
         return True
 
     async def delete_thread(self, thread_id: str) -> None:
         """See :meth:`RunRegistry.delete_thread`."""
         every, active = self._thread_keys(thread_id)
-        ids = await self._client.zrange(every, 0, -1)
+        ids: Any = await self._client.zrange(every, 0, -1)
         async with self._client.pipeline(transaction=True) as pipe:
             for run_id in ids:
                 pipe.delete(RUN_PREFIX + run_id.decode())

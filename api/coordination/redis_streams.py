@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -94,8 +95,9 @@ class RedisStreamBroker(StreamBroker):
         """The channel's state and the id of its last entry, read in that order of causality:
         the last id first, so a close that happens in between is after it."""
         stream, state = self._keys(run_id)
-        last = await self._client.xrevrange(stream, count=1)
-        return await self._client.get(state), last[0][0] if last else b"0-0"
+        last: Any = await self._client.xrevrange(stream, count=1)
+        current: Any = await self._client.get(state)
+        return current, last[0][0] if last else b"0-0"
 
     async def subscribe(self, run_id: str, last_event_id: int | None = None) -> Subscription:
         """See :meth:`StreamBroker.subscribe`."""
@@ -121,7 +123,7 @@ class RedisStreamBroker(StreamBroker):
         loop_time = asyncio.get_running_loop().time
         deadline = loop_time() + timeout
         while (left := deadline - loop_time()) > 0:
-            reply = await self._client.xread({stream: last}, block=max(int(left * 1000), 1), count=100)
+            reply: Any = await self._client.xread({stream: last}, block=max(int(left * 1000), 1), count=100)
             for _, entries in reply or []:
                 for entry_id, fields in entries:
                     if b"c" in fields:
@@ -143,7 +145,9 @@ class _RedisSubscription(Subscription):
         if self._stream is None:
             return
         while True:
-            reply = await self._client.xread({self._stream: self._position}, block=self._block_ms, count=100)
+            reply: Any = await self._client.xread(
+                {self._stream: self._position}, block=self._block_ms, count=100
+            )
             if not reply:
                 yield None
                 continue

@@ -108,7 +108,11 @@ async def _history(api: Api, tid: str, query: HistoryQuery) -> list[dict[str, An
         config["configurable"].update({k: v for k, v in query.checkpoint.items() if v is not None})
         config["configurable"]["thread_id"] = tid
     snapshots = await api.sessions.get_history(
-        tid, limit=query.limit, before=_checkpoint_id(query.before), config=config, metadata=query.metadata
+        tid,
+        limit=query.limit,
+        before=_checkpoint_id(query.before if isinstance(query.before, str) else None),
+        config=config,
+        metadata=query.metadata,
     )
     return [snapshot_json(s) for s in snapshots]
 

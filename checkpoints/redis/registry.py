@@ -8,6 +8,7 @@ set, which is fine for thousands of threads; a RediSearch index would be the nex
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -39,11 +40,11 @@ class RedisThreadRegistry(ThreadRegistry):
         return _load(raw) if raw else None
 
     async def _all(self) -> list[ThreadInfo]:
-        ids = await self.client.zrange(INDEX_KEY, 0, -1)
+        ids: Any = await self.client.zrange(INDEX_KEY, 0, -1)
         if not ids:
             return []
         names = [i.decode() if isinstance(i, bytes) else i for i in ids]
-        raws = await self.client.mget([KEY_PREFIX + n for n in names])
+        raws: Any = await self.client.mget([KEY_PREFIX + n for n in names])
         stale = [n for n, raw in zip(names, raws, strict=True) if raw is None]
         if stale:  # expired natively (TTL) or deleted by another replica: tidy the index
             await self.client.zrem(INDEX_KEY, *stale)

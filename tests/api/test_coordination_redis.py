@@ -150,16 +150,16 @@ async def test_registry_is_shared_and_keeps_the_newest(clients: Callable[[], Red
     await a.put(_run("r0", "running"))
     for i in range(1, 5):
         await a.put(_run(f"r{i}"))
-    assert [r.run_id for r in await b.list(THREAD, limit=10)] == ["r4", "r3", "r2", "r0"]
+    assert [r.run_id for r in await b.of_thread(THREAD, limit=10)] == ["r4", "r3", "r2", "r0"]
     assert [r.run_id for r in await b.active(THREAD)] == ["r0"]
     assert await b.get("r1") is None and await b.get("r4") == _run("r4")
-    assert [r.run_id for r in await b.list(THREAD, limit=1, offset=1, status="success")] == ["r3"]
+    assert [r.run_id for r in await b.of_thread(THREAD, limit=1, offset=1, status="success")] == ["r3"]
     await b.put(_run("r0", "interrupted"))  # finished now, and the oldest beyond 3: dropped
     assert await a.active(THREAD) == [] and await a.get("r0") is None
-    assert [r.run_id for r in await a.list(THREAD)] == ["r4", "r3", "r2"]
+    assert [r.run_id for r in await a.of_thread(THREAD)] == ["r4", "r3", "r2"]
     assert await b.delete("r2") and not await b.delete("r2")
     await a.delete_thread(THREAD)
-    assert await b.list(THREAD) == [] and await b.get("r4") is None
+    assert await b.of_thread(THREAD) == [] and await b.get("r4") is None
 
 
 async def test_broker_ids_replay_and_close_across_clients(clients: Callable[[], Redis]) -> None:
