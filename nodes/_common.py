@@ -65,16 +65,6 @@ class NodeDeps:
         return [t for t in self.tools if t.name in enabled]
 
 
-def context_of(runtime: Any) -> Context:
-    """The run's context, or the defaults when the caller passed none."""
-    context = getattr(runtime, "context", None)
-    if isinstance(context, Context):
-        return context
-    if isinstance(context, dict):
-        return Context(**context)
-    return Context()
-
-
 def system_message(state: AgentState, instructions: str) -> SystemMessage:
     """The system prompt of a node: the base prompt, the running summary (if any), the instructions."""
     parts = [prompts.SYSTEM_BASE.format(now=datetime.now(UTC).isoformat(timespec="minutes"))]

@@ -7,17 +7,17 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
-from sessiongraph.graphs.context import Context
+from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes import prompts
-from sessiongraph.nodes._common import NodeDeps, context_of, conversation, format_results, system_message
+from sessiongraph.nodes._common import NodeDeps, conversation, format_results, system_message
 
 
 def make_answer(deps: NodeDeps):
     """Build the ``answer`` node."""
 
     async def answer(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = context_of(runtime)
+        context = context_from_runtime(runtime)
         results = state.get("step_results", [])
         plan_note = ""
         if state.get("plan_review") == "rejected":

@@ -16,12 +16,11 @@ from langchain_core.tools import BaseTool
 from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 
-from sessiongraph.graphs.context import Context
+from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState, StepResult
 from sessiongraph.nodes import prompts
 from sessiongraph.nodes._common import (
     NodeDeps,
-    context_of,
     conversation,
     format_plan,
     format_results,
@@ -55,7 +54,7 @@ def make_execute(deps: NodeDeps):
     """Build the ``execute`` node."""
 
     async def execute(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = context_of(runtime)
+        context = context_from_runtime(runtime)
         results = step_results_of(state)
         tools = deps.enabled_tools(context)
         if not tools or tool_rounds(state) >= context.max_tool_rounds:
@@ -84,7 +83,7 @@ def make_tools(tools: Sequence[BaseTool]):
     async def run_tools(
         state: AgentState, runtime: Runtime[Context], config: RunnableConfig
     ) -> dict[str, Any]:
-        chosen = context_of(runtime).enabled_tools
+        chosen = context_from_runtime(runtime).enabled_tools
         enabled = set(every_name if chosen is None else chosen)
         last = conversation(state)[-1]
         calls = list(last.tool_calls) if isinstance(last, AIMessage) else []

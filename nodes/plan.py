@@ -6,12 +6,11 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sessiongraph.graphs.context import Context
+from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes import prompts
 from sessiongraph.nodes._common import (
     NodeDeps,
-    context_of,
     conversation,
     format_results,
     structured_call,
@@ -24,7 +23,7 @@ def make_plan(deps: NodeDeps):
     """Build the ``plan`` node."""
 
     async def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = context_of(runtime)
+        context = context_from_runtime(runtime)
         understanding = state.get("understanding") or {"goal": "answer the user"}
         reflection = state.get("reflection")
         previous = ""

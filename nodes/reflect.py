@@ -6,12 +6,11 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sessiongraph.graphs.context import Context
+from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes import prompts
 from sessiongraph.nodes._common import (
     NodeDeps,
-    context_of,
     conversation,
     format_plan,
     format_results,
@@ -25,7 +24,7 @@ def make_reflect(deps: NodeDeps):
     """Build the ``reflect`` node."""
 
     async def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = context_of(runtime)
+        context = context_from_runtime(runtime)
         if state.get("iteration", 0) >= context.max_replans:
             # No budget left: do not even ask; answer with what we have.
             return {"reflection": {"verdict": "answer", "reason": "replan budget spent"}}

@@ -43,10 +43,10 @@ from langchain_core.messages import (
 )
 from langgraph.runtime import Runtime
 
-from sessiongraph.graphs.context import Context
+from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes import prompts
-from sessiongraph.nodes._common import NodeDeps, context_of, structured_call
+from sessiongraph.nodes._common import NodeDeps, structured_call
 from sessiongraph.nodes.models import count_tokens
 from sessiongraph.nodes.offline_logic import text_of
 from sessiongraph.nodes.repair import result_owners
@@ -233,7 +233,7 @@ def make_summarize(deps: NodeDeps):
     """Build the ``summarize`` node."""
 
     async def summarize(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = context_of(runtime)
+        context = context_from_runtime(runtime)
         model = deps.chat_model(context)
         return await fold(state, context, model, model_counter(model))
 
