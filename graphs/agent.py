@@ -40,12 +40,13 @@ from langgraph.store.base import BaseStore
 
 from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState, InputState
-from sessiongraph.nodes._common import LLM_RETRY, NodeDeps
 from sessiongraph.nodes.answer import make_answer
+from sessiongraph.nodes.deps import NodeDeps
 from sessiongraph.nodes.execute import make_execute, make_tools
 from sessiongraph.nodes.models import count_tokens
 from sessiongraph.nodes.plan import make_plan
 from sessiongraph.nodes.reflect import make_reflect
+from sessiongraph.nodes.retry import LLM_RETRY
 from sessiongraph.nodes.review import review_plan
 from sessiongraph.nodes.summarize import make_summarize, needs_summary
 from sessiongraph.nodes.tools import merge_tools

@@ -10,7 +10,8 @@ from langgraph.runtime import Runtime
 from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes import prompts
-from sessiongraph.nodes._common import NodeDeps, conversation, format_results, system_message
+from sessiongraph.nodes.deps import NodeDeps
+from sessiongraph.nodes.prompting import conversation, format_results, system_message
 
 
 def make_answer(deps: NodeDeps):

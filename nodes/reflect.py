@@ -9,15 +9,10 @@ from langgraph.runtime import Runtime
 from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes import prompts
-from sessiongraph.nodes._common import (
-    NodeDeps,
-    conversation,
-    format_plan,
-    format_results,
-    structured_call,
-    system_message,
-)
+from sessiongraph.nodes.deps import NodeDeps
+from sessiongraph.nodes.prompting import conversation, format_plan, format_results, system_message
 from sessiongraph.nodes.schemas import ReflectionOutput
+from sessiongraph.nodes.structured import structured_call
 
 
 def make_reflect(deps: NodeDeps):

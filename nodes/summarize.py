@@ -22,7 +22,7 @@ Guarantees (each covered by property tests in ``tests/nodes/test_summarize_prope
 
 The summary is extended, not rewritten from scratch: the model gets the previous summary and the
 folded transcript and returns the updated summary, which every node then receives as context
-(:func:`sessiongraph.nodes._common.system_message`).
+(:func:`sessiongraph.nodes.prompting.system_message`).
 """
 
 from __future__ import annotations
@@ -46,11 +46,12 @@ from langgraph.runtime import Runtime
 from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes import prompts
-from sessiongraph.nodes._common import NodeDeps, structured_call
+from sessiongraph.nodes.deps import NodeDeps
 from sessiongraph.nodes.models import count_tokens
 from sessiongraph.nodes.offline_logic import text_of
 from sessiongraph.nodes.repair import result_owners
 from sessiongraph.nodes.schemas import SummaryOutput
+from sessiongraph.nodes.structured import structured_call
 
 log = logging.getLogger("sessiongraph.nodes.summarize")
 
