@@ -20,7 +20,7 @@ from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState, StepResult
 from sessiongraph.nodes import prompts
 from sessiongraph.nodes.deps import NodeDeps
-from sessiongraph.nodes.offline_logic import text_of, turn_tool_results
+from sessiongraph.nodes.messages import text_of, turn_tool_results
 from sessiongraph.nodes.prompting import conversation, format_plan, format_results, system_message
 from sessiongraph.nodes.structured import tool_model
 

@@ -47,8 +47,8 @@ from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes import prompts
 from sessiongraph.nodes.deps import NodeDeps
+from sessiongraph.nodes.messages import text_of
 from sessiongraph.nodes.models import count_tokens
-from sessiongraph.nodes.offline_logic import text_of
 from sessiongraph.nodes.repair import result_owners
 from sessiongraph.nodes.schemas import SummaryOutput
 from sessiongraph.nodes.structured import structured_call

@@ -14,7 +14,7 @@ from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState, turn_reset
 from sessiongraph.nodes import prompts
 from sessiongraph.nodes.deps import NodeDeps
-from sessiongraph.nodes.offline_logic import latest_request
+from sessiongraph.nodes.messages import latest_request
 from sessiongraph.nodes.prompting import conversation, system_message
 from sessiongraph.nodes.repair import repair_tool_pairs, replace_all
 from sessiongraph.nodes.schemas import UnderstandingOutput
