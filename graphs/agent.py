@@ -93,7 +93,8 @@ def build_graph(
     builder.add_node("plan", make_plan(deps), retry_policy=LLM_RETRY)
     builder.add_node("review_plan", review_plan)
     builder.add_node("execute", make_execute(deps), retry_policy=LLM_RETRY)
-    builder.add_node("tools", make_tools(all_tools))
+    # LangGraph's add_node overloads have no (state, runtime, config) node; it injects both all the same.
+    builder.add_node("tools", make_tools(all_tools))  # type: ignore[call-overload]
     builder.add_node("reflect", make_reflect(deps), retry_policy=LLM_RETRY)
     builder.add_node("answer", make_answer(deps), retry_policy=LLM_RETRY)
 

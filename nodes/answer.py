@@ -11,10 +11,11 @@ from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes import prompts
 from sessiongraph.nodes.deps import NodeDeps
+from sessiongraph.nodes.node_types import AgentNode
 from sessiongraph.nodes.prompting import conversation, format_results, system_message
 
 
-def make_answer(deps: NodeDeps):
+def make_answer(deps: NodeDeps) -> AgentNode:
     """Build the ``answer`` node."""
 
     async def answer(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -22,7 +23,8 @@ def make_answer(deps: NodeDeps):
         results = state.get("step_results", [])
         plan_note = ""
         if state.get("plan_review") == "rejected":
-            reason = (state.get("reflection") or {}).get("reason", "")
+            reflection = state.get("reflection")
+            reason = reflection["reason"] if reflection else ""
             plan_note = prompts.PLAN_REJECTED_NOTE.format(reason=reason)
         instructions = prompts.ANSWER.format(
             results=f"Tool results:\n{format_results(results)}" if results else "", plan_note=plan_note

@@ -21,6 +21,7 @@ from sessiongraph.graphs.state import AgentState, StepResult
 from sessiongraph.nodes import prompts
 from sessiongraph.nodes.deps import NodeDeps
 from sessiongraph.nodes.messages import text_of, turn_tool_results
+from sessiongraph.nodes.node_types import AgentNode, AgentNodeWithConfig
 from sessiongraph.nodes.prompting import conversation, format_plan, format_results, system_message
 from sessiongraph.nodes.structured import tool_model
 
@@ -45,7 +46,7 @@ def tool_rounds(state: AgentState) -> int:
     return sum(1 for m in messages[start:] if isinstance(m, AIMessage) and m.tool_calls)
 
 
-def make_execute(deps: NodeDeps):
+def make_execute(deps: NodeDeps) -> AgentNode:
     """Build the ``execute`` node."""
 
     async def execute(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -67,7 +68,7 @@ def make_execute(deps: NodeDeps):
     return execute
 
 
-def make_tools(tools: Sequence[BaseTool]):
+def make_tools(tools: Sequence[BaseTool]) -> AgentNodeWithConfig:
     """Build the ``tools`` node: runs the last AI message's tool calls, failures become error results.
 
     A call to a tool the context does not enable is answered with an error result instead of running.

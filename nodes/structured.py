@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage
@@ -21,6 +21,26 @@ log = logging.getLogger("sessiongraph.nodes")
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
 
+@overload
+async def structured_call(
+    model: BaseChatModel,
+    schema: type[SchemaT],
+    messages: list[BaseMessage],
+    fallback: SchemaT,
+    config: RunnableConfig | None = None,
+) -> SchemaT: ...
+
+
+@overload
+async def structured_call(
+    model: BaseChatModel,
+    schema: type[SchemaT],
+    messages: list[BaseMessage],
+    fallback: None,
+    config: RunnableConfig | None = None,
+) -> SchemaT | None: ...
+
+
 async def structured_call(
     model: BaseChatModel,
     schema: type[SchemaT],
@@ -28,7 +48,8 @@ async def structured_call(
     fallback: SchemaT | None,
     config: RunnableConfig | None = None,
 ) -> SchemaT | None:
-    """Ask for ``schema``; on a malformed reply retry once with the error, then return ``fallback``.
+    """Ask for ``schema``; on a malformed reply retry once with the error, then return ``fallback``
+    (so the result is ``None`` only when the fallback is).
 
     Errors raised by the model itself (network, server) propagate, so the node's RetryPolicy
     handles them.

@@ -49,6 +49,7 @@ from sessiongraph.nodes import prompts
 from sessiongraph.nodes.deps import NodeDeps
 from sessiongraph.nodes.messages import text_of
 from sessiongraph.nodes.models import count_tokens
+from sessiongraph.nodes.node_types import AgentNode
 from sessiongraph.nodes.repair import result_owners
 from sessiongraph.nodes.schemas import SummaryOutput
 from sessiongraph.nodes.structured import structured_call
@@ -230,7 +231,7 @@ async def fold(
     }
 
 
-def make_summarize(deps: NodeDeps):
+def make_summarize(deps: NodeDeps) -> AgentNode:
     """Build the ``summarize`` node."""
 
     async def summarize(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
