@@ -34,7 +34,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
 
 from sessiongraph import Sessions
-from sessiongraph.nodes.offline_model import OfflineChatModel
+from sessiongraph.nodes.offline import OfflineChatModel
 from sessiongraph.nodes.summarize import summary_message
 from sessiongraph.settings import Settings
 

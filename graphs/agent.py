@@ -38,14 +38,15 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 
-from sessiongraph.graphs.context import Context
+from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState, InputState
-from sessiongraph.nodes._common import LLM_RETRY, NodeDeps, context_of
 from sessiongraph.nodes.answer import make_answer
+from sessiongraph.nodes.deps import NodeDeps
 from sessiongraph.nodes.execute import make_execute, make_tools
 from sessiongraph.nodes.models import count_tokens
 from sessiongraph.nodes.plan import make_plan
 from sessiongraph.nodes.reflect import make_reflect
+from sessiongraph.nodes.retry import LLM_RETRY
 from sessiongraph.nodes.review import review_plan
 from sessiongraph.nodes.summarize import make_summarize, needs_summary
 from sessiongraph.nodes.tools import merge_tools
@@ -81,7 +82,7 @@ def build_graph(
     deps = NodeDeps(model=model, tools=tuple(all_tools), settings=settings)
 
     def route_turn(state: AgentState, runtime: Runtime[Context]) -> Literal["summarize", "understand"]:
-        context = context_of(runtime)
+        context = context_from_runtime(runtime)
         chat_model = deps.chat_model(context)
         over = needs_summary(state, context, lambda msgs: count_tokens(chat_model, msgs))
         return "summarize" if over else "understand"
@@ -92,7 +93,8 @@ def build_graph(
     builder.add_node("plan", make_plan(deps), retry_policy=LLM_RETRY)
     builder.add_node("review_plan", review_plan)
     builder.add_node("execute", make_execute(deps), retry_policy=LLM_RETRY)
-    builder.add_node("tools", make_tools(all_tools))
+    # LangGraph's add_node overloads have no (state, runtime, config) node; it injects both all the same.
+    builder.add_node("tools", make_tools(all_tools))  # type: ignore[call-overload]
     builder.add_node("reflect", make_reflect(deps), retry_policy=LLM_RETRY)
     builder.add_node("answer", make_answer(deps), retry_policy=LLM_RETRY)
 
@@ -129,7 +131,7 @@ def after_execute(state: AgentState) -> Literal["tools", "reflect"]:
 def after_reflect(state: AgentState, runtime: Runtime[Context]) -> Literal["plan", "answer"]:
     """Replan while the verdict asks for it and the budget lasts."""
     reflection = state.get("reflection") or {}
-    budget_left = state.get("iteration", 0) < context_of(runtime).max_replans
+    budget_left = state.get("iteration", 0) < context_from_runtime(runtime).max_replans
     return "plan" if reflection.get("verdict") == "replan" and budget_left else "answer"
 
 

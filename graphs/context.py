@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from langgraph.runtime import Runtime
 from pydantic import TypeAdapter
 
 MIN_SUMMARY_TOKENS = 40
@@ -95,16 +96,41 @@ CONTEXT_FIELDS = frozenset(f.name for f in fields(Context))
 def coerce_context(
     value: Context | Mapping[str, Any] | None, *, defaults: Mapping[str, Any] | None = None
 ) -> Context:
-    """Build a :class:`Context` from a mapping (``defaults`` under its keys; unknown keys are an
-    error) or return a Context unchanged."""
+    """The one way to turn what a caller passed as a run's context into a :class:`Context`.
+
+    - ``None``: a context of the ``defaults`` (``Context()`` without defaults);
+    - a ``Context``: returned unchanged (it is complete already, so ``defaults`` do not apply);
+    - a mapping: validated, with ``defaults`` filling the keys the mapping does not set.
+
+    Raises:
+        ValueError: an unknown key (the message lists the known ones), a value of the wrong type,
+            or values the context rejects (pydantic's ``ValidationError`` is a ``ValueError``).
+        TypeError: ``value`` is neither ``None``, a ``Context`` nor a mapping.
+
+    Example::
+
+        >>> coerce_context({"max_replans": 0}, defaults={"model": "offline"}).model
+        'offline'
+    """
     if isinstance(value, Context):
         return value
-    merged = {**(defaults or {}), **(value or {})}
-    unknown = set(merged) - CONTEXT_FIELDS
+    if value is not None and not isinstance(value, Mapping):
+        raise TypeError(f"a run's context is a Context or a mapping, not {type(value).__name__}")
+    values = {**(defaults or {}), **(value or {})}
+    unknown = set(values) - CONTEXT_FIELDS
     if unknown:
         raise ValueError(f"unknown context field(s) {sorted(unknown)}; known: {sorted(CONTEXT_FIELDS)}")
     # Validates field types too (a pydantic ValidationError is a ValueError).
-    return _ADAPTER.validate_python(merged)
+    return _ADAPTER.validate_python(values)
+
+
+def context_from_runtime(runtime: Runtime[Context] | None) -> Context:
+    """The context of the run a node belongs to (``Context()`` when the caller passed none).
+
+    Nodes call this instead of reading ``runtime.context``, which is ``None`` for a run started
+    without a context.
+    """
+    return coerce_context(getattr(runtime, "context", None))
 
 
 _ADAPTER: TypeAdapter[Context] = TypeAdapter(Context)

@@ -7,21 +7,24 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
-from sessiongraph.graphs.context import Context
+from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes import prompts
-from sessiongraph.nodes._common import NodeDeps, context_of, conversation, format_results, system_message
+from sessiongraph.nodes.deps import NodeDeps
+from sessiongraph.nodes.node_types import AgentNode
+from sessiongraph.nodes.prompting import conversation, format_results, system_message
 
 
-def make_answer(deps: NodeDeps):
+def make_answer(deps: NodeDeps) -> AgentNode:
     """Build the ``answer`` node."""
 
     async def answer(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = context_of(runtime)
+        context = context_from_runtime(runtime)
         results = state.get("step_results", [])
         plan_note = ""
         if state.get("plan_review") == "rejected":
-            reason = (state.get("reflection") or {}).get("reason", "")
+            reflection = state.get("reflection")
+            reason = reflection["reason"] if reflection else ""
             plan_note = prompts.PLAN_REJECTED_NOTE.format(reason=reason)
         instructions = prompts.ANSWER.format(
             results=f"Tool results:\n{format_results(results)}" if results else "", plan_note=plan_note

@@ -10,25 +10,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.messages import AIMessage, ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 
-from sessiongraph.graphs.context import Context
+from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState, StepResult
 from sessiongraph.nodes import prompts
-from sessiongraph.nodes._common import (
-    NodeDeps,
-    context_of,
-    conversation,
-    format_plan,
-    format_results,
-    system_message,
-    tool_model,
-)
-from sessiongraph.nodes.offline_logic import text_of, turn_tool_results
+from sessiongraph.nodes.deps import NodeDeps
+from sessiongraph.nodes.messages import text_of, turn_tool_results
+from sessiongraph.nodes.node_types import AgentNode, AgentNodeWithConfig
+from sessiongraph.nodes.progress import progress_writer, report_tool_progress, tool_progress
+from sessiongraph.nodes.prompting import conversation, format_plan, format_results, system_message
+from sessiongraph.nodes.structured import tool_model
 
 
 def step_results_of(state: AgentState) -> list[StepResult]:
@@ -51,11 +47,11 @@ def tool_rounds(state: AgentState) -> int:
     return sum(1 for m in messages[start:] if isinstance(m, AIMessage) and m.tool_calls)
 
 
-def make_execute(deps: NodeDeps):
+def make_execute(deps: NodeDeps) -> AgentNode:
     """Build the ``execute`` node."""
 
     async def execute(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = context_of(runtime)
+        context = context_from_runtime(runtime)
         results = step_results_of(state)
         tools = deps.enabled_tools(context)
         if not tools or tool_rounds(state) >= context.max_tool_rounds:
@@ -73,32 +69,29 @@ def make_execute(deps: NodeDeps):
     return execute
 
 
-def make_tools(tools: Sequence[BaseTool]):
+def make_tools(tools: Sequence[BaseTool]) -> AgentNodeWithConfig:
     """Build the ``tools`` node: runs the last AI message's tool calls, failures become error results.
 
     A call to a tool the context does not enable is answered with an error result instead of running.
+    Each call is reported as custom stream events (:mod:`sessiongraph.nodes.progress`).
     """
-    tool_node = ToolNode(list(tools), handle_tool_errors=_tool_error)
+    tool_node = ToolNode(list(tools), handle_tool_errors=_tool_error, awrap_tool_call=report_tool_progress)
     every_name = [t.name for t in tools]
 
     async def run_tools(
         state: AgentState, runtime: Runtime[Context], config: RunnableConfig
     ) -> dict[str, Any]:
-        chosen = context_of(runtime).enabled_tools
+        chosen = context_from_runtime(runtime).enabled_tools
         enabled = set(every_name if chosen is None else chosen)
         last = conversation(state)[-1]
         calls = list(last.tool_calls) if isinstance(last, AIMessage) else []
-        refused = [
-            ToolMessage(
-                content=f"Error: tool {c['name']!r} is not enabled; enabled tools: {sorted(enabled)}",
-                tool_call_id=c["id"] or "",
-                name=c["name"],
-                status="error",
-            )
-            for c in calls
-            if c["name"] not in enabled
-        ]
         allowed = [c for c in calls if c["name"] in enabled]
+        write = progress_writer()
+        refused: list[ToolMessage] = []
+        for call in calls:
+            if call["name"] not in enabled:
+                write(tool_progress(call, "failed"))
+                refused.append(_refusal(call, enabled))
         produced: list[ToolMessage] = []
         if allowed:
             output = await tool_node.ainvoke(
@@ -109,6 +102,16 @@ def make_tools(tools: Sequence[BaseTool]):
         return {"messages": [by_id[c["id"]] for c in calls if c["id"] in by_id]}
 
     return run_tools
+
+
+def _refusal(call: ToolCall, enabled: set[str]) -> ToolMessage:
+    """The error result of a call to a tool the context does not enable."""
+    return ToolMessage(
+        content=f"Error: tool {call['name']!r} is not enabled; enabled tools: {sorted(enabled)}",
+        tool_call_id=call["id"] or "",
+        name=call["name"],
+        status="error",
+    )
 
 
 def _tool_error(error: Exception) -> str:

@@ -6,25 +6,21 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sessiongraph.graphs.context import Context
+from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes import prompts
-from sessiongraph.nodes._common import (
-    NodeDeps,
-    context_of,
-    conversation,
-    format_results,
-    structured_call,
-    system_message,
-)
+from sessiongraph.nodes.deps import NodeDeps
+from sessiongraph.nodes.node_types import AgentNode
+from sessiongraph.nodes.prompting import conversation, format_results, system_message
 from sessiongraph.nodes.schemas import PlanOutput
+from sessiongraph.nodes.structured import structured_call
 
 
-def make_plan(deps: NodeDeps):
+def make_plan(deps: NodeDeps) -> AgentNode:
     """Build the ``plan`` node."""
 
     async def plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = context_of(runtime)
+        context = context_from_runtime(runtime)
         understanding = state.get("understanding") or {"goal": "answer the user"}
         reflection = state.get("reflection")
         previous = ""

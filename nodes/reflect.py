@@ -6,26 +6,21 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sessiongraph.graphs.context import Context
+from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes import prompts
-from sessiongraph.nodes._common import (
-    NodeDeps,
-    context_of,
-    conversation,
-    format_plan,
-    format_results,
-    structured_call,
-    system_message,
-)
+from sessiongraph.nodes.deps import NodeDeps
+from sessiongraph.nodes.node_types import AgentNode
+from sessiongraph.nodes.prompting import conversation, format_plan, format_results, system_message
 from sessiongraph.nodes.schemas import ReflectionOutput
+from sessiongraph.nodes.structured import structured_call
 
 
-def make_reflect(deps: NodeDeps):
+def make_reflect(deps: NodeDeps) -> AgentNode:
     """Build the ``reflect`` node."""
 
     async def reflect(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = context_of(runtime)
+        context = context_from_runtime(runtime)
         if state.get("iteration", 0) >= context.max_replans:
             # No budget left: do not even ask; answer with what we have.
             return {"reflection": {"verdict": "answer", "reason": "replan budget spent"}}

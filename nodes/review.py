@@ -15,9 +15,8 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from sessiongraph.graphs.context import Context
+from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState
-from sessiongraph.nodes._common import context_of
 
 REVIEW_INSTRUCTIONS = (
     "Resume with 'approve', {'action': 'edit', 'plan': [...]} or {'action': 'reject', 'reason': '...'}."
@@ -50,7 +49,7 @@ def parse_review(value: Any) -> tuple[Literal["approved", "edited", "rejected"],
 
 async def review_plan(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Pause for a human decision on the plan when the context asks for plan approval."""
-    if state.get("plan_review") != "pending" and not context_of(runtime).require_plan_approval:
+    if state.get("plan_review") != "pending" and not context_from_runtime(runtime).require_plan_approval:
         return {"plan_review": None}
     understanding = state.get("understanding") or {}
     request: dict[str, Any] = {

@@ -22,7 +22,7 @@ Guarantees (each covered by property tests in ``tests/nodes/test_summarize_prope
 
 The summary is extended, not rewritten from scratch: the model gets the previous summary and the
 folded transcript and returns the updated summary, which every node then receives as context
-(:func:`sessiongraph.nodes._common.system_message`).
+(:func:`sessiongraph.nodes.prompting.system_message`).
 """
 
 from __future__ import annotations
@@ -43,14 +43,16 @@ from langchain_core.messages import (
 )
 from langgraph.runtime import Runtime
 
-from sessiongraph.graphs.context import Context
+from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes import prompts
-from sessiongraph.nodes._common import NodeDeps, context_of, structured_call
+from sessiongraph.nodes.deps import NodeDeps
+from sessiongraph.nodes.messages import text_of
 from sessiongraph.nodes.models import count_tokens
-from sessiongraph.nodes.offline_logic import text_of
+from sessiongraph.nodes.node_types import AgentNode
 from sessiongraph.nodes.repair import result_owners
 from sessiongraph.nodes.schemas import SummaryOutput
+from sessiongraph.nodes.structured import structured_call
 
 log = logging.getLogger("sessiongraph.nodes.summarize")
 
@@ -229,11 +231,11 @@ async def fold(
     }
 
 
-def make_summarize(deps: NodeDeps):
+def make_summarize(deps: NodeDeps) -> AgentNode:
     """Build the ``summarize`` node."""
 
     async def summarize(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = context_of(runtime)
+        context = context_from_runtime(runtime)
         model = deps.chat_model(context)
         return await fold(state, context, model, model_counter(model))
 

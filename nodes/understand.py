@@ -10,20 +10,23 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sessiongraph.graphs.context import Context
+from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState, turn_reset
 from sessiongraph.nodes import prompts
-from sessiongraph.nodes._common import NodeDeps, context_of, conversation, structured_call, system_message
-from sessiongraph.nodes.offline_logic import latest_request
+from sessiongraph.nodes.deps import NodeDeps
+from sessiongraph.nodes.messages import latest_request
+from sessiongraph.nodes.node_types import AgentNode
+from sessiongraph.nodes.prompting import conversation, system_message
 from sessiongraph.nodes.repair import repair_tool_pairs, replace_all
 from sessiongraph.nodes.schemas import UnderstandingOutput
+from sessiongraph.nodes.structured import structured_call
 
 
-def make_understand(deps: NodeDeps):
+def make_understand(deps: NodeDeps) -> AgentNode:
     """Build the ``understand`` node."""
 
     async def understand(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = context_of(runtime)
+        context = context_from_runtime(runtime)
         tools = deps.enabled_tools(context)
         messages = conversation(state)
         repaired = repair_tool_pairs(messages)

@@ -21,7 +21,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import Field
 
 from sessiongraph.api.app import create_app
-from sessiongraph.nodes.offline_model import OfflineChatModel
+from sessiongraph.nodes.offline import OfflineChatModel
 from sessiongraph.settings import Settings
 
 STARTUP_TIMEOUT_S = 20.0

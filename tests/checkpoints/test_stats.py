@@ -9,7 +9,7 @@ from checkpoint_turns import SMALL_BUDGET, TURNS, OpenSessions, run_turns
 
 from sessiongraph import Sessions
 from sessiongraph.checkpoints.registry import ThreadNotFound
-from sessiongraph.nodes.offline_model import OfflineChatModel
+from sessiongraph.nodes.offline import OfflineChatModel
 from sessiongraph.nodes.summarize import model_counter, prompt_tokens
 from sessiongraph.settings import Settings
 

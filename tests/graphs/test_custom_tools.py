@@ -10,8 +10,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from sessiongraph.graphs.agent import build_graph
 from sessiongraph.graphs.context import Context
-from sessiongraph.nodes.offline_logic import turn_tool_results
-from sessiongraph.nodes.offline_model import OfflineChatModel
+from sessiongraph.nodes.messages import turn_tool_results
+from sessiongraph.nodes.offline import OfflineChatModel
 
 
 def shout(text: str) -> str:

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from sessiongraph.graphs.agent import build_graph
 from sessiongraph.graphs.context import Context
-from sessiongraph.nodes.offline_model import OfflineChatModel, _forced_tool
+from sessiongraph.nodes.offline.model import OfflineChatModel, _forced_tool
 
 
 class MalformedModel(OfflineChatModel):

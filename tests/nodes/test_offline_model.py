@@ -11,7 +11,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from sessiongraph.graphs.agent import build_graph
 from sessiongraph.graphs.context import Context
 from sessiongraph.nodes.models import ModelConfigError, create_chat_model
-from sessiongraph.nodes.offline_model import OfflineChatModel
+from sessiongraph.nodes.offline import OfflineChatModel
 from sessiongraph.nodes.schemas import ReflectionOutput, UnderstandingOutput
 from sessiongraph.nodes.tools import BUILTIN_TOOLS
 

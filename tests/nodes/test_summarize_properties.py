@@ -28,7 +28,7 @@ from langgraph.graph.message import add_messages
 from support.openai_rules import check_openai_messages
 
 from sessiongraph.graphs.context import MIN_SUMMARY_TOKENS, Context
-from sessiongraph.nodes.offline_model import OfflineChatModel
+from sessiongraph.nodes.offline import OfflineChatModel
 from sessiongraph.nodes.repair import repair_tool_pairs
 from sessiongraph.nodes.summarize import fold, model_counter, needs_summary, prompt_tokens, summary_message
 

@@ -14,7 +14,7 @@ from test_summarize_properties import apply
 from sessiongraph import Sessions
 from sessiongraph.graphs.context import Context
 from sessiongraph.nodes.models import count_tokens
-from sessiongraph.nodes.offline_model import OfflineChatModel
+from sessiongraph.nodes.offline import OfflineChatModel
 from sessiongraph.nodes.summarize import (
     bound_summary,
     choose_split,

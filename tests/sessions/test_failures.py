@@ -11,8 +11,8 @@ from langchain_openai import ChatOpenAI
 from support.openai_stub import OpenAIStubServer
 
 from sessiongraph import Context, Sessions, Settings
-from sessiongraph.nodes.offline_logic import latest_request
-from sessiongraph.nodes.offline_model import OfflineChatModel
+from sessiongraph.nodes.messages import latest_request
+from sessiongraph.nodes.offline import OfflineChatModel
 
 MODEL_DOWN = "[model-down]"
 

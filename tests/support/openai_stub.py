@@ -5,7 +5,7 @@ uvicorn in a background thread on a free ``127.0.0.1`` port. Every request is ch
 :func:`support.openai_rules.check_openai_request` and answered with an OpenAI-style 400 when it
 breaks a rule, so a test that drives ``ChatOpenAI`` against the stub also proves that the
 conversation the agent sends would be accepted by OpenAI. Replies come from
-:class:`sessiongraph.nodes.offline_model.OfflineChatModel`, called with the request's ``tools`` and
+:class:`sessiongraph.nodes.offline.OfflineChatModel`, called with the request's ``tools`` and
 ``tool_choice``.
 
 Every request body is kept in ``server.requests`` (and the rejected ones, with their violations,
@@ -42,8 +42,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from sessiongraph.nodes import offline_logic
-from sessiongraph.nodes.offline_model import OfflineChatModel
+from sessiongraph.nodes.offline import OfflineChatModel
+from sessiongraph.nodes.offline import logic as offline_logic
 from support.openai_rules import check_openai_request
 
 FailWhen = Callable[[dict[str, Any]], int | None]

@@ -2,12 +2,12 @@
 
 It supports ``bind_tools``, ``with_structured_output`` (through forced tool calls, as most chat
 models do) and token streaming, and it drives every path of the agent graph from what the user
-wrote (see :mod:`sessiongraph.nodes.offline_logic`). Each reply says where it came from:
+wrote (see :mod:`sessiongraph.nodes.offline.logic`). Each reply says where it came from:
 ``response_metadata["model_provider"] == "offline"``.
 
 Example::
 
-    from sessiongraph.nodes.offline_model import OfflineChatModel
+    from sessiongraph.nodes.offline import OfflineChatModel
 
     OfflineChatModel().invoke("what is 6*7?").content
 """
@@ -26,7 +26,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from sessiongraph.nodes import offline_logic as logic
+from sessiongraph.nodes.offline import logic
 
 OFFLINE_METADATA = {"model_name": logic.OFFLINE_MODEL_NAME, "model_provider": "offline", "offline": True}
 
