@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from apiharness import LiveServer, running, server_settings
 from langgraph_sdk import get_client
+from support.messages import say
 
 KEEP = 4
 
@@ -20,10 +21,6 @@ def pruning_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[L
     else:
         url = request.getfixturevalue("redis_flushed_url")
     yield from running(server_settings(url, checkpoint_keep_latest=KEEP))
-
-
-def say(text: str) -> dict:
-    return {"messages": [{"role": "user", "content": text}]}
 
 
 async def test_http_runs_keep_only_the_newest_checkpoints(pruning_server: LiveServer) -> None:

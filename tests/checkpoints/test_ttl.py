@@ -8,6 +8,7 @@ import time
 import pytest
 import redis.asyncio as aioredis
 from checkpoint_turns import OpenSessions
+from support.polling import until
 
 from sessiongraph import Sessions
 from sessiongraph.checkpoints.backends import open_backend
@@ -142,10 +143,13 @@ async def test_redis_expires_an_idle_thread_by_itself(redis_flushed_url: str) ->
         await sessions.invoke("t", "hello")
         keys = [*await thread_keys(sessions.graph.checkpointer, "t"), KEY_PREFIX + "t"]
         client = aioredis.Redis.from_url(redis_flushed_url)
+
+        async def expired() -> bool:
+            return await client.exists(*keys) == 0
+
         try:
-            deadline = time.monotonic() + 10
-            while await client.exists(*keys) and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)  # polling Redis' own clock, bounded by the deadline
+            # Redis expires the keys on its own clock: poll it, bounded.
+            await until(expired, "Redis to expire the thread's keys", timeout_s=10, interval_s=0.1)
             assert await client.exists(*keys) == 0
         finally:
             await client.aclose()
