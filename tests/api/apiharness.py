@@ -12,6 +12,7 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,8 +121,9 @@ def server_settings(checkpoint_url: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+@contextmanager
 def running(settings: Settings) -> Iterator[LiveServer]:
-    """Yield a live server for ``settings`` and stop it afterwards."""
+    """A live server for ``settings``, stopped on exit."""
     live = start_server(settings)
     try:
         yield live

@@ -4,12 +4,12 @@ can see, join, cancel and queue behind a run executing on the other."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import pytest
 import redis.asyncio as aioredis
-from apiharness import AGENT, LiveServer, block_run, running, server_settings
+from apiharness import AGENT, LiveServer, block_run
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import ConflictError
@@ -28,15 +28,9 @@ class Replica:
 
 
 @pytest.fixture
-def servers(redis_flushed_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
+def servers(make_server: Callable[..., LiveServer], redis_flushed_url: str) -> tuple[LiveServer, LiveServer]:
     """Two live servers sharing one (flushed) Redis."""
-    first = running(server_settings(redis_flushed_url))
-    second = running(server_settings(redis_flushed_url))
-    try:
-        yield next(first), next(second)
-    finally:
-        next(second, None)
-        next(first, None)
+    return make_server(redis_flushed_url), make_server(redis_flushed_url)
 
 
 @pytest.fixture
