@@ -7,6 +7,7 @@ importable from every test folder (``bench/growth.py`` adds ``tests/`` to ``sys.
 - ``messages``: a turn's input (``say``) and the message texts of a result, in HTTP/SDK form;
 - ``polling``: ``until``, bounded polling for a condition met elsewhere;
 - ``threads``: ``new_thread``, the config of a fresh graph thread;
+- ``server_process``: servers run as child processes (free port, ``/ok`` readiness, group stop);
 - ``openai_stub`` / ``openai_rules``: an OpenAI-compatible stub server and the request rules it checks;
 - ``redis_server``: a throwaway Valkey with RedisJSON and RediSearch.
 """
