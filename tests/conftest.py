@@ -60,14 +60,24 @@ def redis_flushed_url(redis_url: str) -> str:
 # --- Backends and models shared by several test folders ---
 
 
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A ``sqlite:////abs/path`` checkpoint URL of a new SQLite file in the test's ``tmp_path``."""
+    return f"sqlite:///{tmp_path / 'sessions.db'}"
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def durable_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    """The durable backends in turn: a new SQLite file, a flushed Redis."""
+    return sqlite_url if request.param == "sqlite" else request.getfixturevalue("redis_flushed_url")
+
+
 @pytest.fixture(params=["memory", "sqlite", "redis"])
-def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def backend_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
     """Each backend in turn: memory, a new SQLite file, a flushed Redis."""
     if request.param == "memory":
         return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'sessions.db'}"
-    return request.getfixturevalue("redis_flushed_url")
+    return sqlite_url if request.param == "sqlite" else request.getfixturevalue("redis_flushed_url")
 
 
 @pytest.fixture

@@ -3,14 +3,16 @@ chat model (the offline model plus two markers) to make runs fail or wait on dem
 
 - a user message containing ``FAIL`` makes every model call raise ``ValueError``;
 - one containing ``BLOCK`` makes model calls wait until ``model.release()`` (``model.entered`` is
-  set when the first call starts waiting), so a test can hold a run in flight.
+  set when the first call starts waiting), so a test can hold a run in flight (see :func:`block_run`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +20,18 @@ import anyio
 import uvicorn
 from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langgraph_sdk.client import LangGraphClient
 from pydantic import Field
+from support.messages import say
 
 from sessiongraph.api.app import create_app
 from sessiongraph.nodes.offline import OfflineChatModel
 from sessiongraph.settings import Settings
 
+AGENT = "agent"
+"""The assistant (graph) id the API serves."""
 STARTUP_TIMEOUT_S = 20.0
+BLOCK_TIMEOUT_S = 15.0
 
 
 class ScriptedModel(OfflineChatModel):
@@ -114,10 +121,19 @@ def server_settings(checkpoint_url: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+@contextmanager
 def running(settings: Settings) -> Iterator[LiveServer]:
-    """Yield a live server for ``settings`` and stop it afterwards."""
+    """A live server for ``settings``, stopped on exit."""
     live = start_server(settings)
     try:
         yield live
     finally:
         live.stop()
+
+
+async def block_run(client: LangGraphClient, server: LiveServer, thread_id: str, **kwargs: Any) -> dict:
+    """Start a background run whose model waits (``BLOCK here``) until ``server.model.release()``;
+    return the run once the model is waiting. ``kwargs`` go to ``client.runs.create``."""
+    run = await client.runs.create(thread_id, AGENT, input=say("BLOCK here"), **kwargs)
+    assert await asyncio.to_thread(server.model.entered.wait, BLOCK_TIMEOUT_S)
+    return run

@@ -11,22 +11,17 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from apiharness import LiveServer
+from apiharness import AGENT, LiveServer, block_run
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
+from support.messages import say
 
 from sessiongraph.api.run_manager import RunManager
 from sessiongraph.sessions import Sessions
 
-AGENT = "agent"
 KEYS = {"key-alice": "alice", "key-bob": "bob"}
 SWEEPER_TASK = "sessiongraph-ttl-sweeper"
 T = TypeVar("T")
-
-
-def say(text: str) -> dict[str, Any]:
-    """A turn's input."""
-    return {"messages": [{"role": "user", "content": text}]}
 
 
 async def on_server(live: LiveServer, call: Callable[[Sessions], Awaitable[T]]) -> T:
@@ -156,8 +151,7 @@ async def test_prune_skips_a_thread_with_an_active_run(
 ) -> None:
     busy = (await sqlite_client.threads.create())["thread_id"]
     idle = (await sqlite_client.threads.create())["thread_id"]
-    run = await sqlite_client.runs.create(busy, AGENT, input=say("BLOCK here"))
-    assert await asyncio.to_thread(sqlite_server.model.entered.wait, 15)
+    run = await block_run(sqlite_client, sqlite_server, busy)
     assert await sqlite_client.threads.prune([busy, idle]) == {"pruned_count": 1}
     assert (await sqlite_client.threads.get(busy))["status"] == "busy"
     sqlite_server.model.release()
@@ -239,8 +233,7 @@ async def test_metrics_count_threads_and_queued_runs(
 ) -> None:
     busy = (await sqlite_client.threads.create())["thread_id"]
     await sqlite_client.threads.create()
-    first = await sqlite_client.runs.create(busy, AGENT, input=say("BLOCK here"))
-    assert await asyncio.to_thread(sqlite_server.model.entered.wait, 15)
+    first = await block_run(sqlite_client, sqlite_server, busy)
     second = await sqlite_client.runs.create(busy, AGENT, input=say("hello"))
     async with httpx.AsyncClient(base_url=sqlite_server.url) as http:
         metrics = (await http.get("/metrics")).text

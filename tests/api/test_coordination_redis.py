@@ -8,11 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from redis.asyncio import Redis
+from support.polling import until
 
 from sessiongraph.api.coordination import RunRecord
 from sessiongraph.api.coordination.redis_lock import RedisThreadLock, lock_prefix
@@ -50,14 +50,6 @@ async def clients(redis_flushed_url: str) -> AsyncIterator[Callable[[], Redis]]:
     yield make
     for client in made:
         await client.aclose()
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Poll ``check`` until true, failing after a bounded deadline."""
-    deadline = time.monotonic() + DEADLINE_S
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 async def test_lock_serves_waiters_in_arrival_order(clients: Callable[[], Redis]) -> None:

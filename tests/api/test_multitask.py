@@ -7,38 +7,21 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from apiharness import LiveServer
+from apiharness import AGENT, LiveServer, block_run
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import ConflictError, NotFoundError
-
-AGENT = "agent"
-
-
-def say(text: str) -> dict:
-    """A turn's input."""
-    return {"messages": [{"role": "user", "content": text}]}
-
-
-def contents(values: dict) -> list[str]:
-    """The conversation's message texts."""
-    return [m["content"] for m in values["messages"]]
-
-
-async def block_run(client: LangGraphClient, server: LiveServer, tid: str) -> dict:
-    """Start a background run that waits inside the model until released."""
-    run = await client.runs.create(tid, AGENT, input=say("BLOCK here"))
-    assert await asyncio.to_thread(server.model.entered.wait, 15)
-    return run
+from support.messages import contents, say
+from support.polling import until
 
 
 async def wait_status(client: LangGraphClient, tid: str, run_id: str, status: str) -> None:
     """Poll a run until it has ``status`` (bounded)."""
-    for _ in range(400):
-        if (await client.runs.get(tid, run_id))["status"] == status:
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"run {run_id} never became {status}")
+
+    async def reached() -> bool:
+        return (await client.runs.get(tid, run_id))["status"] == status
+
+    await until(reached, f"run {run_id} to become {status}", interval_s=0.025)
 
 
 async def test_reject_answers_409_while_busy(
@@ -157,10 +140,7 @@ async def test_join_stream_of_a_running_run(
     sqlite_server: LiveServer, sqlite_client: LangGraphClient
 ) -> None:
     tid = (await sqlite_client.threads.create())["thread_id"]
-    run = await sqlite_client.runs.create(
-        tid, AGENT, input=say("BLOCK here"), stream_mode=["updates"], stream_resumable=True
-    )
-    assert await asyncio.to_thread(sqlite_server.model.entered.wait, 15)
+    run = await block_run(sqlite_client, sqlite_server, tid, stream_mode=["updates"], stream_resumable=True)
     joined = sqlite_client.runs.join_stream(tid, run["run_id"], last_event_id="0")
     first = await anext(joined)
     assert first.event == "metadata" and first.data["run_id"] == run["run_id"] and first.id == "1"

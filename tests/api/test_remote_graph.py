@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-
 from apiharness import LiveServer
 from langgraph.pregel.remote import RemoteGraph
-
-
-def say(text: str) -> dict:
-    """A turn's input."""
-    return {"messages": [{"role": "user", "content": text}]}
+from support.messages import say
+from support.threads import new_thread
 
 
 async def test_remote_graph_invoke_stream_state_update_history(server: LiveServer) -> None:
     remote = RemoteGraph("agent", url=server.url)
-    config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+    config = new_thread()
     result = await remote.ainvoke(say("My name is Ada"), config)
     assert "My name is Ada" in result["messages"][-1]["content"]
 
@@ -45,7 +40,7 @@ async def test_remote_graph_invoke_stream_state_update_history(server: LiveServe
 
 def test_remote_graph_sync_invoke_and_graph(sqlite_server: LiveServer) -> None:
     remote = RemoteGraph("agent", url=sqlite_server.url)
-    config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+    config = new_thread()
     assert remote.invoke(say("hello"), config)["messages"][-1]["content"].startswith("You said")
     drawing = remote.get_graph()
     assert {"understand", "plan", "answer"} <= set(drawing.nodes)

@@ -4,31 +4,19 @@ can see, join, cancel and queue behind a run executing on the other."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import pytest
 import redis.asyncio as aioredis
-from apiharness import LiveServer, running, server_settings
+from apiharness import AGENT, LiveServer, block_run
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import ConflictError
+from support.messages import contents, say
+from support.polling import until
 
 from sessiongraph.api.coordination.redis_lock import lock_prefix
-
-AGENT = "agent"
-DEADLINE_S = 15.0
-
-
-def say(text: str) -> dict:
-    """A turn's input."""
-    return {"messages": [{"role": "user", "content": text}]}
-
-
-def contents(values: dict) -> list[str]:
-    """The conversation's message texts."""
-    return [m["content"] for m in values["messages"]]
 
 
 @dataclass
@@ -40,15 +28,9 @@ class Replica:
 
 
 @pytest.fixture
-def servers(redis_flushed_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
+def servers(make_server: Callable[..., LiveServer], redis_flushed_url: str) -> tuple[LiveServer, LiveServer]:
     """Two live servers sharing one (flushed) Redis."""
-    first = running(server_settings(redis_flushed_url))
-    second = running(server_settings(redis_flushed_url))
-    try:
-        yield next(first), next(second)
-    finally:
-        next(second, None)
-        next(first, None)
+    return make_server(redis_flushed_url), make_server(redis_flushed_url)
 
 
 @pytest.fixture
@@ -62,19 +44,18 @@ async def pair(servers: tuple[LiveServer, LiveServer]) -> AsyncIterator[tuple[Re
 
 async def block_on(replica: Replica, tid: str, **kwargs: object) -> dict:
     """Start a background run on ``replica`` that waits inside its model until released."""
-    run = await replica.sdk.runs.create(tid, AGENT, input=say("BLOCK here"), **kwargs)  # type: ignore[arg-type]
-    assert await asyncio.to_thread(replica.server.model.entered.wait, DEADLINE_S)
-    return run
+    return await block_run(replica.sdk, replica.server, tid, **kwargs)
 
 
 async def queue_length(redis_url: str, tid: str, wanted: int) -> None:
     """Poll (bounded) until ``wanted`` runs hold or wait for the thread's lock."""
     client = aioredis.Redis.from_url(redis_url)
+
+    async def reached() -> bool:
+        return await client.llen(lock_prefix(tid) + "q") == wanted
+
     try:
-        deadline = time.monotonic() + DEADLINE_S
-        while await client.llen(lock_prefix(tid) + "q") != wanted:
-            assert time.monotonic() < deadline, f"the lock queue of {tid} never reached {wanted}"
-            await asyncio.sleep(0.01)
+        await until(reached, f"the lock queue of {tid} to reach {wanted}")
     finally:
         await client.aclose()
 

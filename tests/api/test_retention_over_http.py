@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-from apiharness import LiveServer, running, server_settings
+from apiharness import LiveServer
 from langgraph_sdk import get_client
+from support.messages import say
 
 KEEP = 4
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def pruning_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
-    """A live server that keeps only the newest ``KEEP`` checkpoints of each thread."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'api.db'}"
-    else:
-        url = request.getfixturevalue("redis_flushed_url")
-    yield from running(server_settings(url, checkpoint_keep_latest=KEEP))
-
-
-def say(text: str) -> dict:
-    return {"messages": [{"role": "user", "content": text}]}
+@pytest.fixture
+def pruning_server(make_server: Callable[..., LiveServer], durable_url: str) -> LiveServer:
+    """A live server (SQLite or Redis) that keeps only the newest ``KEEP`` checkpoints of each thread."""
+    return make_server(durable_url, checkpoint_keep_latest=KEEP)
 
 
 async def test_http_runs_keep_only_the_newest_checkpoints(pruning_server: LiveServer) -> None:

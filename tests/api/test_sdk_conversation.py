@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from apiharness import LiveServer
+from apiharness import AGENT, LiveServer
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import NotFoundError
-
-AGENT = "agent"
-
-
-def say(text: str) -> dict:
-    """A turn's input."""
-    return {"messages": [{"role": "user", "content": text}]}
+from support.messages import say
 
 
 def last_text(values: dict) -> str:

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 
 import httpx
 import pytest
-from apiharness import LiveServer, server_settings
+from apiharness import AGENT, LiveServer, block_run, server_settings
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import ConflictError
+from support.messages import say
 
 from sessiongraph.api.server import UnsafeBind, check_bind, serve
 
-AGENT = "agent"
 KEYS = {"key-alice": "alice", "key-bob": "bob"}
-
-
-def say(text: str) -> dict:
-    """A turn's input."""
-    return {"messages": [{"role": "user", "content": text}]}
 
 
 async def test_api_keys_and_owners(make_server: Callable[..., LiveServer]) -> None:
@@ -214,8 +208,7 @@ def test_serve_refuses_a_public_bind_without_keys(capsys: pytest.CaptureFixture[
 async def test_update_state_conflicts_with_a_running_run(sqlite_server: LiveServer) -> None:
     sdk = get_client(url=sqlite_server.url)
     tid = (await sdk.threads.create())["thread_id"]
-    run = await sdk.runs.create(tid, AGENT, input=say("BLOCK here"))
-    assert await asyncio.to_thread(sqlite_server.model.entered.wait, 15)
+    run = await block_run(sdk, sqlite_server, tid)
     with pytest.raises(ConflictError):
         await sdk.threads.update_state(tid, {"messages": []}, as_node="answer")
     sqlite_server.model.release()

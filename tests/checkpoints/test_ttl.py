@@ -8,6 +8,7 @@ import time
 import pytest
 import redis.asyncio as aioredis
 from checkpoint_turns import OpenSessions
+from support.polling import until
 
 from sessiongraph import Sessions
 from sessiongraph.checkpoints import open_backend
@@ -83,8 +84,8 @@ async def test_set_thread_ttl_changes_and_clears_the_ttl(open_sessions: OpenSess
 
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
-async def test_the_background_sweeper_runs_and_stops(kind: str, tmp_path) -> None:
-    url = "memory://" if kind == "memory" else f"sqlite:///{tmp_path / 'ttl.db'}"
+async def test_the_background_sweeper_runs_and_stops(kind: str, sqlite_url: str) -> None:
+    url = "memory://" if kind == "memory" else sqlite_url
     async with open_backend(url) as backend:
         info = await backend.registry.create("old", ttl_minutes=1)
         info.updated_at = time.time() - 5 * MINUTE
@@ -107,10 +108,9 @@ async def test_the_background_sweeper_runs_and_stops(kind: str, tmp_path) -> Non
         assert await backend.registry.get("fresh") is not None
 
 
-async def test_sessions_open_starts_the_sweeper_when_a_ttl_is_configured(tmp_path) -> None:
-    url = f"sqlite:///{tmp_path / 'ttl.db'}"
-    settings = Settings(checkpoint_url=url, model="offline", thread_ttl_minutes=5)
-    async with Sessions.open(url, settings=settings) as sessions:
+async def test_sessions_open_starts_the_sweeper_when_a_ttl_is_configured(sqlite_url: str) -> None:
+    settings = Settings(checkpoint_url=sqlite_url, model="offline", thread_ttl_minutes=5)
+    async with Sessions.open(sqlite_url, settings=settings) as sessions:
         assert sessions._sweeper is not None and sessions._sweeper.running
         sweeper = sessions._sweeper
     assert not sweeper.running
@@ -142,10 +142,13 @@ async def test_redis_expires_an_idle_thread_by_itself(redis_flushed_url: str) ->
         await sessions.invoke("t", "hello")
         keys = [*await thread_keys(sessions.graph.checkpointer, "t"), KEY_PREFIX + "t"]
         client = aioredis.Redis.from_url(redis_flushed_url)
+
+        async def expired() -> bool:
+            return await client.exists(*keys) == 0
+
         try:
-            deadline = time.monotonic() + 10
-            while await client.exists(*keys) and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)  # polling Redis' own clock, bounded by the deadline
+            # Redis expires the keys on its own clock: poll it, bounded.
+            await until(expired, "Redis to expire the thread's keys", timeout_s=10, interval_s=0.1)
             assert await client.exists(*keys) == 0
         finally:
             await client.aclose()

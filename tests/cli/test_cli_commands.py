@@ -97,8 +97,8 @@ def test_threads_delete_asks_unless_yes(cli) -> None:
         (["threads", "list", "--status", "sleeping"], "use one of"),
     ],
 )
-def test_user_mistakes_exit_2_with_a_clear_message(db_url: str, argv: list[str], needle: str) -> None:
-    base = ["--checkpoint-url", db_url, "--model", "offline"]
+def test_user_mistakes_exit_2_with_a_clear_message(sqlite_url: str, argv: list[str], needle: str) -> None:
+    base = ["--checkpoint-url", sqlite_url, "--model", "offline"]
     result = CliRunner().invoke(app, [*base, *argv])
     assert result.exit_code == 2, result.output
     assert needle in " ".join(result.output.replace("│", " ").split())

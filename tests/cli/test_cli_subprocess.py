@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 from langgraph_sdk import get_client
 from support.openai_stub import OpenAIStubServer
+from support.server_process import HOST, free_port, serving
 from typer.testing import CliRunner
 
 from sessiongraph.cli import app
@@ -39,26 +36,23 @@ def run_cli(
     )
 
 
-def test_ask_remembers_across_processes(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
-    first = run_cli("--checkpoint-url", url, "--model", "offline", "ask", "--thread", "ada", "My name is Ada")
+def test_ask_remembers_across_processes(sqlite_url: str) -> None:
+    offline = ["--checkpoint-url", sqlite_url, "--model", "offline"]
+    first = run_cli(*offline, "ask", "--thread", "ada", "My name is Ada")
     assert first.returncode == 0, first.stderr
-    second = run_cli(
-        "--checkpoint-url", url, "--model", "offline", "ask", "--thread", "ada", "--json", "What is my name?"
-    )
+    second = run_cli(*offline, "ask", "--thread", "ada", "--json", "What is my name?")
     assert second.returncode == 0, second.stderr
     payload = json.loads(second.stdout)
     assert payload["thread_id"] == "ada"
     assert payload["message"]["content"] == "Your name is Ada."
 
 
-def test_chat_survives_a_failing_turn_against_an_openai_server(tmp_path: Path) -> None:
+def test_chat_survives_a_failing_turn_against_an_openai_server(sqlite_url: str) -> None:
     """A model error fails the turn (the thread rolls back), the REPL goes on; answers stream over HTTP."""
-    url = f"sqlite:///{tmp_path / 'chat.db'}"
     with OpenAIStubServer() as stub:
         result = run_cli(
             "--checkpoint-url",
-            url,
+            sqlite_url,
             "--model",
             "openai:stub-model",
             "chat",
@@ -78,63 +72,32 @@ def test_chat_survives_a_failing_turn_against_an_openai_server(tmp_path: Path) -
     assert "Traceback" not in result.stderr
     assert streamed, "the answer node should stream from the OpenAI-compatible server"
 
-    shown = CliRunner().invoke(app, ["--checkpoint-url", url, "threads", "show", "t"])
+    shown = CliRunner().invoke(app, ["--checkpoint-url", sqlite_url, "threads", "show", "t"])
     assert "idle" in shown.stdout and "6*7 = 42" in shown.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-async def test_serve_answers_over_http_with_the_sdk(tmp_path: Path) -> None:
+async def test_serve_answers_over_http_with_the_sdk(tmp_path: Path, sqlite_url: str) -> None:
     """``sessiongraph serve --host --port`` starts the API on the CLI's backend; the SDK talks to it."""
-    port = _free_port()
-    url = f"sqlite:///{tmp_path / 'served.db'}"
-    argv = [str(SESSIONGRAPH_BIN), "--checkpoint-url", url, "--model", "offline", "serve"]
+    port = free_port()
+    argv = [str(SESSIONGRAPH_BIN), "--checkpoint-url", sqlite_url, "--model", "offline", "serve"]
     log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*argv, "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "SESSIONGRAPH_API_KEYS": "{}"},
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(timeout=2.0) as http:
-            deadline = time.monotonic() + 60
-            while True:
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, log.read_text()
-                try:
-                    if (await http.get(f"{base}/ok")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)  # poll interval; readiness is the /ok answer
+    base = f"http://{HOST}:{port}"
+    env = {**os.environ, "SESSIONGRAPH_API_KEYS": "{}"}
+    with serving([*argv, "--host", HOST, "--port", str(port)], url=base, log=log, boot_timeout_s=60, env=env):
         async with get_client(url=base) as client:
             thread = await client.threads.create()
             message = {"role": "user", "content": "what is 6*7?"}
             result = await client.runs.wait(thread["thread_id"], "agent", input={"messages": [message]})
         assert "42" in result["messages"][-1]["content"]
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
     # the server used the CLI's --checkpoint-url: the thread is in that SQLite file
-    async with Sessions.open(url) as sessions:
+    async with Sessions.open(sqlite_url) as sessions:
         assert (await sessions.get_thread(thread["thread_id"])).status == "idle"
-    assert f"backend: {url}" in log.read_text()
+    assert f"backend: {sqlite_url}" in log.read_text()
 
 
-def test_serve_refuses_a_public_bind_without_api_keys(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'x.db'}"
+def test_serve_refuses_a_public_bind_without_api_keys(sqlite_url: str) -> None:
     if get_settings().api_keys:  # pragma: no cover - only when the environment configures keys
         return
-    result = CliRunner().invoke(app, ["--checkpoint-url", url, "serve", "--host", "0.0.0.0"])
+    result = CliRunner().invoke(app, ["--checkpoint-url", sqlite_url, "serve", "--host", "0.0.0.0"])
     assert result.exit_code == 2
     assert "refusing to bind 0.0.0.0" in result.stderr

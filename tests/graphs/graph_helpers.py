@@ -1,19 +1,14 @@
-"""Helpers of the graph tests: fresh thread configs and per-node run counts of one turn."""
+"""Helpers of the graph tests: per-node run counts of one turn."""
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
+from support.threads import new_thread
 
 from sessiongraph.graphs.context import Context
-
-
-def new_thread() -> dict[str, Any]:
-    """The config of a fresh thread."""
-    return {"configurable": {"thread_id": str(uuid.uuid4())}}
 
 
 async def node_runs(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from graph_helpers import new_thread, node_runs
+from graph_helpers import node_runs
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.constants import TAG_NOSTREAM
 from langgraph.graph.state import CompiledStateGraph
+from support.threads import new_thread
 
 from sessiongraph.graphs.context import Context
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from graph_helpers import new_thread
 from langchain_core.messages import ToolMessage
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
+from support.threads import new_thread
 
 from sessiongraph.graphs.context import Context
 

@@ -1,23 +1,9 @@
-"""Fixtures of the session tests: durable backend URLs and a turn runner in a new process."""
+"""Fixtures of the session tests: a turn runner in a new process (backend URLs: tests/conftest.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from session_helpers import RunTurns, run_turns_in_new_process
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    """A checkpoint URL of a new SQLite file."""
-    return f"sqlite:///{tmp_path / 'sessions.db'}"
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def durable_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
-    """The durable backends: a SQLite file and a flushed Redis."""
-    return sqlite_url if request.param == "sqlite" else request.getfixturevalue("redis_flushed_url")
 
 
 @pytest.fixture

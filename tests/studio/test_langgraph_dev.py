@@ -7,67 +7,19 @@ relative to the working dir, so the temp dir gets a ``graphs`` symlink to the re
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
+from support.server_process import HOST, free_port, group_alive, serving
 
 REPO = Path(__file__).resolve().parents[2]
 LANGGRAPH_BIN = Path(sys.executable).parent / "langgraph"
 BOOT_TIMEOUT_S = 120.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_ok(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll ``GET /ok`` until it answers 200; fail early if the server process dies."""
-    deadline = time.monotonic() + BOOT_TIMEOUT_S
-    with httpx.Client(timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"langgraph dev exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-            try:
-                if client.get(f"{url}/ok").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)  # poll interval, not synchronisation: readiness is the /ok answer
-    pytest.fail(f"langgraph dev did not answer /ok within {BOOT_TIMEOUT_S}s:\n{log.read_text()[-4000:]}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the server and everything it started (it runs in its own process group)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
-    with contextlib.suppress(ProcessLookupError):  # children that outlived the leader
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +27,7 @@ def langgraph_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start ``langgraph dev --config <repo>/langgraph.json`` and yield its base URL."""
     workdir = tmp_path_factory.mktemp("langgraph_dev")
     (workdir / "graphs").symlink_to(REPO / "graphs", target_is_directory=True)
-    log = workdir / "server.log"
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "LANGGRAPH_CLI_NO_ANALYTICS": "1",
@@ -90,24 +41,18 @@ def langgraph_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--no-browser",
         "--no-reload",
         "--host",
-        "127.0.0.1",
+        HOST,
         "--port",
         str(port),
         "--config",
         str(REPO / "langgraph.json"),
     ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            argv, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_ok(url, process, log)
+    url = f"http://{HOST}:{port}"
+    log = workdir / "server.log"
+    with serving(argv, url=url, log=log, boot_timeout_s=BOOT_TIMEOUT_S, cwd=workdir, env=env) as process:
         yield url
-    finally:
-        _stop(process)
     assert process.poll() is not None
-    assert not _group_alive(process.pid), "langgraph dev left processes running"
+    assert not group_alive(process.pid), "langgraph dev left processes running"
 
 
 async def test_langgraph_dev_serves_the_agent_graph(langgraph_dev: str) -> None:

