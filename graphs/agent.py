@@ -55,6 +55,9 @@ from sessiongraph.settings import Settings
 
 GRAPH_NAME = "agent"
 
+AgentGraph = CompiledStateGraph[AgentState, Context, InputState, AgentState]
+"""The compiled agent graph's type."""
+
 
 def build_graph(
     *,
@@ -64,7 +67,7 @@ def build_graph(
     store: BaseStore | None = None,
     name: str = GRAPH_NAME,
     settings: Settings | None = None,
-) -> CompiledStateGraph:
+) -> AgentGraph:
     """Assemble and compile the agent graph.
 
     Args:
@@ -112,8 +115,8 @@ def build_graph(
 
 def after_understand(state: AgentState) -> Literal["plan", "answer"]:
     """Plan only when the request needs tools; otherwise answer directly."""
-    understanding = state.get("understanding") or {}
-    return "plan" if understanding.get("needs_tools") else "answer"
+    understanding = state.get("understanding")
+    return "plan" if understanding and understanding.get("needs_tools") else "answer"
 
 
 def after_review(state: AgentState) -> Literal["execute", "answer"]:
@@ -130,9 +133,9 @@ def after_execute(state: AgentState) -> Literal["tools", "reflect"]:
 
 def after_reflect(state: AgentState, runtime: Runtime[Context]) -> Literal["plan", "answer"]:
     """Replan while the verdict asks for it and the budget lasts."""
-    reflection = state.get("reflection") or {}
+    reflection = state.get("reflection")
     budget_left = state.get("iteration", 0) < context_from_runtime(runtime).max_replans
-    return "plan" if reflection.get("verdict") == "replan" and budget_left else "answer"
+    return "plan" if reflection and reflection.get("verdict") == "replan" and budget_left else "answer"
 
 
 graph = build_graph()

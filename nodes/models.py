@@ -11,6 +11,7 @@ from functools import lru_cache
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
+from pydantic import SecretStr
 
 from sessiongraph.nodes.offline import OfflineChatModel
 from sessiongraph.settings import Settings, get_settings
@@ -56,7 +57,7 @@ def _cached_model(
         temperature=temperature,
         base_url=base_url,
         # A self-hosted server often needs no key, but the client insists on one.
-        api_key=api_key or "not-needed",
+        api_key=SecretStr(api_key or "not-needed"),
         timeout=timeout,
         max_retries=1,
         stream_usage=True,

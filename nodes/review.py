@@ -51,10 +51,10 @@ async def review_plan(state: AgentState, runtime: Runtime[Context]) -> dict[str,
     """Pause for a human decision on the plan when the context asks for plan approval."""
     if state.get("plan_review") != "pending" and not context_from_runtime(runtime).require_plan_approval:
         return {"plan_review": None}
-    understanding = state.get("understanding") or {}
+    understanding = state.get("understanding")
     request: dict[str, Any] = {
         "plan": state.get("plan", []),
-        "goal": understanding.get("goal", ""),
+        "goal": understanding.get("goal", "") if understanding else "",
         "instructions": REVIEW_INSTRUCTIONS,
     }
     while True:

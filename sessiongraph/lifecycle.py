@@ -76,7 +76,7 @@ class Turn:
     config: RunnableConfig
     before: RunnableConfig | None
     """The thread's newest checkpoint before the turn (``None``: it had none)."""
-    graph: CompiledStateGraph = field(repr=False)
+    graph: CompiledStateGraph[Any, Any, Any, Any] = field(repr=False)
     breakpoints: bool = False
     """Whether static ``interrupt_before``/``interrupt_after`` were given."""
     paused: bool | None = None
@@ -117,7 +117,11 @@ class Lifecycle:
     """The turn lifecycle over one backend and compiled graph (see the module docstring)."""
 
     def __init__(
-        self, backend: Backend, graph: CompiledStateGraph, *, keep_latest: int | None = None
+        self,
+        backend: Backend,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        *,
+        keep_latest: int | None = None,
     ) -> None:
         self.backend = backend
         self.graph = graph

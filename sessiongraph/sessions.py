@@ -87,7 +87,7 @@ class Sessions:
     def __init__(
         self,
         backend: Backend,
-        graph: CompiledStateGraph,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
         settings: Settings,
         model: BaseChatModel | None = None,
     ) -> None:

@@ -9,19 +9,14 @@ import contextlib
 from pathlib import Path
 
 import pytest
-from apiharness import LiveServer, ScriptedModel
+from apiharness import AGENT, LiveServer, ScriptedModel, block_run
 from langgraph_sdk.client import LangGraphClient
+from support.messages import say
 
 from sessiongraph import Sessions
 from sessiongraph.settings import Settings
 
-AGENT = "agent"
 APPROVAL = {"require_plan_approval": True}
-
-
-def say(text: str) -> dict:
-    """A turn's input."""
-    return {"messages": [{"role": "user", "content": text}]}
 
 
 async def over_http(client: LangGraphClient, server: LiveServer, scenario: str) -> tuple[str, int]:
@@ -36,8 +31,7 @@ async def over_http(client: LangGraphClient, server: LiveServer, scenario: str) 
         await client.runs.wait(tid, AGENT, input=say("what is 6*7?"), interrupt_before=["understand"])
     elif scenario == "cancel":
         server.model.entered.clear()
-        run = await client.runs.create(tid, AGENT, input=say("BLOCK here"))
-        assert await asyncio.to_thread(server.model.entered.wait, 15)
+        run = await block_run(client, server, tid)
         await client.runs.cancel(tid, run["run_id"], wait=True, action="interrupt")
     elif scenario == "failure":
         with pytest.raises(Exception, match="scripted model failure"):  # the SDK raises __error__
