@@ -177,7 +177,7 @@ class RunManager:
                     turn.cancelled = self._cancel.get(record.run_id, "interrupt")
                 else:
                     outcome = task.result()  # a graph error propagates: the lifecycle rolls back
-                    turn.saw_values(outcome.values)
+                    turn.saw_values(outcome.values, interrupted=outcome.interrupted)
                     record.result = dumps(outcome.values or {})
         except NoPendingInterrupt as exc:  # the interrupt was answered while this run waited
             await self._fail(record, exc)
@@ -265,11 +265,6 @@ class RunManager:
     async def wait(self, run_id: str, timeout: float) -> bool:
         """Wait up to ``timeout`` s for the run to finish; ``True`` once it has."""
         return await self._broker.wait_closed(run_id, timeout)
-
-    @property
-    def active_count(self) -> int:
-        """Runs admitted and not finished (pending or running) on this replica."""
-        return self._admitted
 
     # --- threads with runs -----------------------------------------------------------------
 

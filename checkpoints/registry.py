@@ -11,7 +11,6 @@ import abc
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
@@ -54,16 +53,6 @@ class ThreadInfo:
     metadata: dict[str, Any] = field(default_factory=dict)
     owner: str | None = None
     ttl_minutes: float | None = None
-
-    @property
-    def created(self) -> datetime:
-        """``created_at`` as an aware datetime."""
-        return datetime.fromtimestamp(self.created_at, UTC)
-
-    @property
-    def updated(self) -> datetime:
-        """``updated_at`` as an aware datetime."""
-        return datetime.fromtimestamp(self.updated_at, UTC)
 
     def expired(self, now: float) -> bool:
         """Whether the thread has been idle longer than its TTL (busy threads never expire)."""

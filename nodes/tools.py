@@ -145,7 +145,6 @@ def text_stats(text: str) -> str:
 
 
 BUILTIN_TOOLS: tuple[BaseTool, ...] = (calculator, current_time, text_stats)
-BUILTIN_TOOL_NAMES: tuple[str, ...] = tuple(t.name for t in BUILTIN_TOOLS)
 
 
 def merge_tools(extra: list[BaseTool | Callable[..., object]] | None) -> list[BaseTool]:

@@ -91,9 +91,10 @@ class Turn:
             self.breakpoints = True
         return kwargs
 
-    def saw_values(self, values: Mapping[str, Any] | None) -> None:
-        """Note the last state values the graph produced (an ``__interrupt__`` means paused)."""
-        if values is not None and values.get("__interrupt__"):
+    def saw_values(self, values: Mapping[str, Any] | None, *, interrupted: bool = False) -> None:
+        """Note the last state values the graph produced (an ``__interrupt__`` in them, or
+        ``interrupted`` seen elsewhere in the stream, means paused)."""
+        if interrupted or (values is not None and values.get("__interrupt__")):
             self.paused = True
         elif not self.breakpoints:
             self.paused = False

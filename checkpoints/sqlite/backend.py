@@ -52,8 +52,8 @@ async def connect(path: Path | None, busy_timeout_ms: int) -> aiosqlite.Connecti
 async def incremental_vacuum(conn: aiosqlite.Connection) -> int:
     """Give free pages back to the file system; returns the pages still free afterwards.
 
-    Does nothing on a file created without ``auto_vacuum = INCREMENTAL`` (a one-off ``VACUUM``
-    converts an older file, see :func:`enable_incremental_vacuum`).
+    Does nothing on a file created without ``auto_vacuum = INCREMENTAL`` (a one-off
+    ``PRAGMA auto_vacuum = INCREMENTAL; VACUUM`` converts an older file).
     """
     async with conn.execute("PRAGMA auto_vacuum") as cursor:
         mode = (await cursor.fetchone() or (0,))[0]
@@ -62,12 +62,6 @@ async def incremental_vacuum(conn: aiosqlite.Connection) -> int:
         await conn.executescript("PRAGMA incremental_vacuum;")
     async with conn.execute("PRAGMA freelist_count") as cursor:
         return int((await cursor.fetchone() or (0,))[0])
-
-
-async def enable_incremental_vacuum(conn: aiosqlite.Connection) -> None:
-    """Switch an existing SQLite file to incremental auto-vacuum (rewrites the file once)."""
-    await conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
-    await conn.execute("VACUUM")
 
 
 class SqliteBackend(Backend):
