@@ -29,12 +29,13 @@ from starlette.middleware.cors import CORSMiddleware
 from sessiongraph.api.assistant import SystemAssistant
 from sessiongraph.api.coordination import open_coordination
 from sessiongraph.api.deps import Services
+from sessiongraph.api.doors.openai_errors import openai_error
 from sessiongraph.api.errors import install_error_handlers
 from sessiongraph.api.metrics import HttpMetricsMiddleware, Metrics
 from sessiongraph.api.middleware import BodyMiddleware
 from sessiongraph.api.ratelimit import RateLimiter
 from sessiongraph.api.responses import JSON
-from sessiongraph.api.routes import assistants, runs, state, system, threads
+from sessiongraph.api.routes import assistants, openai_chat, runs, state, system, threads
 from sessiongraph.api.run_manager import RunManager
 from sessiongraph.sessions import Sessions
 from sessiongraph.settings import Settings, get_settings
@@ -92,8 +93,8 @@ def create_app(
         lifespan=lifespan,
         default_response_class=JSON,
     )
-    install_error_handlers(app)
-    for module in (system, assistants, threads, state, runs):
+    install_error_handlers(app, shapes={"/v1/": openai_error})
+    for module in (system, assistants, threads, state, runs, openai_chat):
         app.include_router(module.router)
     app.add_middleware(BodyMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(

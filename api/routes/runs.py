@@ -18,7 +18,8 @@ from sessiongraph.api.errors import Unprocessable, thread_not_found
 from sessiongraph.api.response_models import ERRORS, SSE, Run
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.run_errors import RunNotActive, RunNotFound
-from sessiongraph.api.run_plan import build_plan, reject_stateless_resume, run_kwargs
+from sessiongraph.api.run_plan import reject_stateless_resume
+from sessiongraph.api.run_start import start_run
 from sessiongraph.api.schemas import RunCreate
 from sessiongraph.api.serialize import iso, loads
 from sessiongraph.api.sse import error_response, sse_response
@@ -55,7 +56,7 @@ async def _thread_for_run(api: Api, thread_id: str, body: RunCreate) -> ThreadIn
 
 
 async def _create(api: Api, thread_id: str | None, body: RunCreate) -> RunRecord:
-    assistant_id = api.services.assistant.resolve(body.assistant_id)
+    api.services.assistant.resolve(body.assistant_id)
     temporary = False
     if thread_id is None:
         reject_stateless_resume(body)
@@ -64,21 +65,7 @@ async def _create(api: Api, thread_id: str | None, body: RunCreate) -> RunRecord
         temporary = body.on_completion == "delete"
     else:
         info = await _thread_for_run(api, thread_id, body)
-    plan = build_plan(body, api.sessions.context)
-    metadata = {
-        **(body.metadata or {}),
-        "assistant_id": assistant_id,
-        "graph_id": api.services.assistant.graph_id,
-    }
-    return await api.manager.start(
-        info,
-        plan,
-        assistant_id=assistant_id,
-        metadata=metadata,
-        kwargs=run_kwargs(body),
-        multitask_strategy=body.multitask_strategy,
-        temporary=temporary,
-    )
+    return await start_run(api, info, body, temporary=temporary)
 
 
 def _locations(run: RunRecord, stateless: bool, tail: str) -> dict[str, str]:
