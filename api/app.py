@@ -35,7 +35,16 @@ from sessiongraph.api.metrics import HttpMetricsMiddleware, Metrics
 from sessiongraph.api.middleware import BodyMiddleware
 from sessiongraph.api.ratelimit import RateLimiter
 from sessiongraph.api.responses import JSON
-from sessiongraph.api.routes import assistants, openai_chat, runs, state, system, threads
+from sessiongraph.api.routes import (
+    assistants,
+    openai_chat,
+    openai_conversations,
+    openai_responses,
+    runs,
+    state,
+    system,
+    threads,
+)
 from sessiongraph.api.run_manager import RunManager
 from sessiongraph.sessions import Sessions
 from sessiongraph.settings import Settings, get_settings
@@ -94,7 +103,16 @@ def create_app(
         default_response_class=JSON,
     )
     install_error_handlers(app, shapes={"/v1/": openai_error})
-    for module in (system, assistants, threads, state, runs, openai_chat):
+    for module in (
+        system,
+        assistants,
+        threads,
+        state,
+        runs,
+        openai_chat,
+        openai_responses,
+        openai_conversations,
+    ):
         app.include_router(module.router)
     app.add_middleware(BodyMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
