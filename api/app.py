@@ -36,6 +36,7 @@ from sessiongraph.api.middleware import BodyMiddleware
 from sessiongraph.api.ratelimit import RateLimiter
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.routes import (
+    a2a,
     assistants,
     openai_chat,
     openai_conversations,
@@ -112,6 +113,7 @@ def create_app(
         openai_chat,
         openai_responses,
         openai_conversations,
+        a2a,
     ):
         app.include_router(module.router)
     app.add_middleware(BodyMiddleware, max_bytes=settings.max_body_bytes)
