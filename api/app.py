@@ -45,6 +45,7 @@ from sessiongraph.api.routes import (
     state,
     system,
     threads,
+    threads_ws,
 )
 from sessiongraph.api.run_manager import RunManager
 from sessiongraph.sessions import Sessions
@@ -114,6 +115,7 @@ def create_app(
         openai_responses,
         openai_conversations,
         a2a,
+        threads_ws,
     ):
         app.include_router(module.router)
     app.add_middleware(BodyMiddleware, max_bytes=settings.max_body_bytes)
