@@ -14,7 +14,7 @@ from a2a.types import (
     SecurityScheme,
     StringList,
 )
-from a2a.utils.constants import PROTOCOL_VERSION_1_0, TransportProtocol
+from a2a.utils.constants import PROTOCOL_VERSION_0_3, PROTOCOL_VERSION_1_0, TransportProtocol
 
 from sessiongraph.api.deps import Services
 
@@ -47,12 +47,14 @@ def agent_card(services: Services, base_url: str) -> AgentCard:
         name=assistant.graph_id,
         description=DESCRIPTION,
         version="0.1.0",
+        # One endpoint speaks both: v0.3 clients send the old method names (message/send, ...).
         supported_interfaces=[
             AgentInterface(
                 url=f"{base_url.rstrip('/')}{RPC_PATH}",
                 protocol_binding=TransportProtocol.JSONRPC.value,
-                protocol_version=PROTOCOL_VERSION_1_0,
+                protocol_version=version,
             )
+            for version in (PROTOCOL_VERSION_1_0, PROTOCOL_VERSION_0_3)
         ],
         capabilities=AgentCapabilities(streaming=True, push_notifications=False),
         default_input_modes=["text/plain"],

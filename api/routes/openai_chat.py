@@ -50,13 +50,16 @@ def _model(api: Api, model_id: str) -> dict[str, object]:
 async def _start(api: Api, body: ChatCompletionCreate, thread_id: str | None) -> RunRecord:
     resolve_model(api, body.model)
     messages = graph_messages(((m.role, m.content) for m in body.messages), "messages")
+    metadata = {"door": "openai.chat", "model": body.model}
     if thread_id is None:
-        return await start_turn(api, await new_thread(api), messages=messages, temporary=True)
+        return await start_turn(
+            api, await new_thread(api), messages=messages, metadata=metadata, temporary=True
+        )
     users = [m for m in messages if m["role"] == "user"]
     if not users:
         raise OpenAIError(400, "a chat on a thread needs a user message to append", param="messages")
     info = await caller_thread(api, thread_uuid(thread_id), create=True)
-    return await start_turn(api, info, messages=users[-1:])
+    return await start_turn(api, info, messages=users[-1:], metadata=metadata)
 
 
 @router.post("/chat/completions", summary="Chat completion (plain or streamed)")

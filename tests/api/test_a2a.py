@@ -143,3 +143,15 @@ async def test_cancel_a_running_task(a2a_server: LiveServer, http: httpx.AsyncCl
     assert (
         await client.get_task(GetTaskRequest(id=started.task.id))
     ).status.state == TaskState.TASK_STATE_CANCELED
+
+
+async def test_v0_3_method_names(a2a_server: LiveServer, http: httpx.AsyncClient) -> None:
+    card = await A2ACardResolver(http, a2a_server.url).get_agent_card()
+    assert [i.protocol_version for i in card.supported_interfaces] == ["1.0", "0.3"]
+    del card.supported_interfaces[0]  # a client that speaks only v0.3 (message/send, tasks/get, ...)
+    client = await create_client(card, client_config=ClientConfig(httpx_client=http, streaming=False))
+    [first] = await send(client, request("My name is Ada"))
+    [second] = await send(client, request("What is my name?", first.task.context_id))
+    assert answer(second.task) == "Your name is Ada."
+    again = await client.get_task(GetTaskRequest(id=second.task.id))
+    assert again.status.state == TaskState.TASK_STATE_COMPLETED

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 
 import openai
 import pytest
-from apiharness import LiveServer
+from apiharness import BLOCK_TIMEOUT_S, LiveServer
 from langgraph_sdk import get_client
 from support.polling import until
 
@@ -122,3 +123,21 @@ async def test_errors_in_openai_shape(keyed_server: LiveServer, alice: openai.As
         with pytest.raises(openai.AuthenticationError) as denied:
             await stranger.models.list()
     assert denied.value.code == "invalid_api_key"
+
+
+async def test_closing_a_stream_stops_the_run(keyed_server: LiveServer, alice: openai.AsyncOpenAI) -> None:
+    thread_id = str(uuid.uuid4())
+    stream = await alice.chat.completions.create(
+        model="agent",
+        messages=[{"role": "user", "content": "BLOCK here"}],
+        stream=True,
+        extra_headers={"X-Thread-Id": thread_id},
+    )
+    assert await asyncio.to_thread(keyed_server.model.entered.wait, BLOCK_TIMEOUT_S)
+    await stream.close()
+    sdk = get_client(url=keyed_server.url, api_key="key-alice")
+
+    async def interrupted() -> bool:
+        return [r["status"] for r in await sdk.runs.list(thread_id)] == ["interrupted"]
+
+    await until(interrupted, "the run of the closed stream to be cancelled")
