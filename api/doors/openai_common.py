@@ -3,14 +3,25 @@ become the graph's messages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from pydantic import BaseModel
 
 from sessiongraph.api.deps import Api
 from sessiongraph.api.doors.openai_errors import ModelNotFound, OpenAIError
 
 _ROLES = {"user": "user", "system": "system", "developer": "system", "assistant": "assistant"}
 _TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
+
+
+def reject_unsupported(body: BaseModel, fields: Mapping[str, str]) -> None:
+    """A 400 for a request field this door cannot honour (``fields``: name -> why), rather than
+    silently answering something else."""
+    extra = body.model_extra or {}
+    for name, why in fields.items():
+        if extra.get(name) not in (None, [], {}, "", 1):
+            raise OpenAIError(400, f"{name} is not supported: {why}", param=name)
 
 
 def model_ids(api: Api) -> list[str]:

@@ -69,6 +69,22 @@ async def start_turn(
     return await start_run(api, info, body, temporary=temporary)
 
 
+async def start_on_new_thread(
+    api: Api,
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    temporary: bool = False,
+) -> RunRecord:
+    """A turn on a new thread of the caller's (deleted again if the run is refused)."""
+    info = await new_thread(api)
+    try:
+        return await start_turn(api, info, messages=messages, metadata=metadata, temporary=temporary)
+    except BaseException:
+        await api.sessions.delete_thread(info.thread_id)
+        raise
+
+
 async def run_values(api: Api, run: RunRecord) -> dict[str, Any]:
     """Wait for ``run`` to finish and return its result: the final state values, with
     ``__interrupt__`` on a pause or ``__error__`` on failure."""

@@ -19,11 +19,17 @@ from starlette.responses import Response
 from sessiongraph.api.coordination import RunRecord
 from sessiongraph.api.deps import Api, ApiDep
 from sessiongraph.api.doors.chat_completions import Completion
-from sessiongraph.api.doors.openai_common import graph_messages, model_ids, resolve_model
+from sessiongraph.api.doors.openai_common import graph_messages, model_ids, reject_unsupported, resolve_model
 from sessiongraph.api.doors.openai_errors import OpenAIError
 from sessiongraph.api.doors.openai_schemas import ChatCompletionCreate
 from sessiongraph.api.doors.run_text import end_of, text_events
-from sessiongraph.api.doors.turns import caller_thread, new_thread, run_values, start_turn, thread_uuid
+from sessiongraph.api.doors.turns import (
+    caller_thread,
+    run_values,
+    start_on_new_thread,
+    start_turn,
+    thread_uuid,
+)
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.serialize import dumps
 
@@ -47,14 +53,21 @@ def _model(api: Api, model_id: str) -> dict[str, object]:
     return {"id": model_id, "object": "model", "created": 0, "owned_by": "sessiongraph"}
 
 
+UNSUPPORTED = {
+    "tools": "the agent calls its own tools (see GET /v1/models and the A2A card's skills)",
+    "functions": "the agent calls its own tools",
+    "n": "one choice per request",
+    "response_format": "the agent answers in text",
+}
+
+
 async def _start(api: Api, body: ChatCompletionCreate, thread_id: str | None) -> RunRecord:
     resolve_model(api, body.model)
+    reject_unsupported(body, UNSUPPORTED)
     messages = graph_messages(((m.role, m.content) for m in body.messages), "messages")
     metadata = {"door": "openai.chat", "model": body.model}
     if thread_id is None:
-        return await start_turn(
-            api, await new_thread(api), messages=messages, metadata=metadata, temporary=True
-        )
+        return await start_on_new_thread(api, messages, metadata=metadata, temporary=True)
     users = [m for m in messages if m["role"] == "user"]
     if not users:
         raise OpenAIError(400, "a chat on a thread needs a user message to append", param="messages")

@@ -18,12 +18,18 @@ from starlette.responses import Response
 
 from sessiongraph.api.coordination import RunRecord
 from sessiongraph.api.deps import Api, ApiDep
-from sessiongraph.api.doors.openai_common import graph_message, resolve_model
+from sessiongraph.api.doors.openai_common import graph_message, reject_unsupported, resolve_model
 from sessiongraph.api.doors.openai_errors import OpenAIError
 from sessiongraph.api.doors.openai_schemas import ResponseCreate
 from sessiongraph.api.doors.responses_objects import ResponseView, run_id_of
 from sessiongraph.api.doors.run_text import end_of, text_events
-from sessiongraph.api.doors.turns import caller_thread, new_thread, run_values, start_turn, thread_uuid
+from sessiongraph.api.doors.turns import (
+    caller_thread,
+    run_values,
+    start_on_new_thread,
+    start_turn,
+    thread_uuid,
+)
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.run_errors import RunNotFound
 from sessiongraph.api.serialize import dumps, loads
@@ -54,33 +60,44 @@ async def find_response(api: Api, response: str) -> RunRecord:
     return run
 
 
-async def _thread(api: Api, body: ResponseCreate) -> tuple[ThreadInfo, bool]:
-    """The thread the response runs on, and whether it is temporary."""
+UNSUPPORTED = {
+    "tools": "the agent calls its own tools",
+    "instructions": "the agent has its own system prompt; put guidance in the input",
+    "text": "the agent answers in plain text",
+}
+
+
+async def _existing_thread(api: Api, body: ResponseCreate) -> ThreadInfo | None:
+    """The thread named by ``conversation`` or ``previous_response_id`` (``None``: a new one)."""
     conversation = body.conversation_id
     if conversation and body.previous_response_id:
         raise OpenAIError(
             400, "send either conversation or previous_response_id, not both", param="conversation"
         )
     if conversation:
-        return await caller_thread(api, thread_uuid(conversation, "conversation")), False
+        return await caller_thread(api, thread_uuid(conversation, "conversation"))
     if body.previous_response_id:
         previous = await find_response(api, body.previous_response_id)
-        return await caller_thread(api, previous.thread_id), False
-    return await new_thread(api), not body.store
+        return await caller_thread(api, previous.thread_id)
+    return None
 
 
 @router.post("/responses", summary="Create a response (plain or streamed)")
 async def create_response(api: ApiDep, body: ResponseCreate) -> Response:
     """Run a turn with ``input`` and answer with the ``response``; ``stream: true`` sends its events."""
     resolve_model(api, body.model)
+    reject_unsupported(body, UNSUPPORTED)
     messages = _input_messages(body.input)
-    info, temporary = await _thread(api, body)
+    info = await _existing_thread(api, body)
     metadata: dict[str, Any] = {"model": body.model, "door": "openai.responses"}
     if body.previous_response_id:
         metadata["previous_response_id"] = body.previous_response_id
     if body.metadata:
         metadata["openai_metadata"] = body.metadata
-    run = await start_turn(api, info, messages=messages, metadata=metadata, temporary=temporary)
+    if info is None:
+        run = await start_on_new_thread(api, messages, metadata=metadata, temporary=not body.store)
+    else:
+        run = await start_turn(api, info, messages=messages, metadata=metadata)
     view = ResponseView(run)
     if not body.stream:
         return JSON(view.body(end_of(await run_values(api, run))))

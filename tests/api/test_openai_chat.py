@@ -119,6 +119,12 @@ async def test_errors_in_openai_shape(keyed_server: LiveServer, alice: openai.As
     with pytest.raises(openai.BadRequestError) as empty:
         await alice.chat.completions.create(model="agent", messages=[])
     assert "messages" in empty.value.message
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    with pytest.raises(openai.BadRequestError) as tools:
+        await alice.chat.completions.create(
+            model="agent", messages=[{"role": "user", "content": "hi"}], tools=[tool]
+        )
+    assert tools.value.param == "tools" and "own tools" in tools.value.message
     async with openai.AsyncOpenAI(base_url=f"{keyed_server.url}/v1", api_key="wrong") as stranger:
         with pytest.raises(openai.AuthenticationError) as denied:
             await stranger.models.list()

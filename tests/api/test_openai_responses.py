@@ -69,3 +69,6 @@ async def test_unstored_responses_and_errors(oai: openai.AsyncOpenAI) -> None:
         await oai.responses.retrieve("resp_nope")
     with pytest.raises(openai.BadRequestError):
         await oai.responses.create(model="agent", input="hi", conversation="not-a-thread")
+    with pytest.raises(openai.BadRequestError) as instructions:
+        await oai.responses.create(model="agent", input="hi", instructions="be brief")
+    assert instructions.value.param == "instructions"
