@@ -19,6 +19,7 @@ from a2a.types import (
     Role,
     SendMessageRequest,
     StreamResponse,
+    SubscribeToTaskRequest,
     Task,
     TaskState,
 )
@@ -155,3 +156,17 @@ async def test_v0_3_method_names(a2a_server: LiveServer, http: httpx.AsyncClient
     assert answer(second.task) == "Your name is Ada."
     again = await client.get_task(GetTaskRequest(id=second.task.id))
     assert again.status.state == TaskState.TASK_STATE_COMPLETED
+
+
+async def test_subscribe_to_a_running_task(a2a_server: LiveServer, http: httpx.AsyncClient) -> None:
+    poller = await a2a_client(a2a_server, http, streaming=False, polling=True)
+    [started] = await send(poller, request("BLOCK here"))
+    assert await asyncio.to_thread(a2a_server.model.entered.wait, BLOCK_TIMEOUT_S)
+    client = await a2a_client(a2a_server, http)
+    stream = client.subscribe(SubscribeToTaskRequest(id=started.task.id))
+    first = await anext(stream)  # while the run still waits
+    assert first.task.id == started.task.id
+    assert first.task.status.state == TaskState.TASK_STATE_WORKING
+    a2a_server.model.release()
+    events = [e async for e in stream]
+    assert events[-1].status_update.status.state == TaskState.TASK_STATE_COMPLETED
