@@ -35,7 +35,10 @@ class RunEnd:
 
     @property
     def text(self) -> str:
-        """The answer, the question a pause asks, or the error message."""
+        """The answer, the question a pause asks, or the error message ('' when cancelled: the
+        state's last answer would be an earlier turn's)."""
+        if self.outcome == "cancelled":
+            return ""
         if self.outcome == "paused":
             return interrupt_text(self.values)
         if self.outcome == "failed":

@@ -49,7 +49,11 @@ class SocketSession:
         """Handle commands until the client closes the socket, then apply ``on_disconnect``."""
         try:
             while True:
-                await self._command(await self.socket.receive_text())
+                message = await self.socket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                raw = message.get("text") or (message.get("bytes") or b"").decode("utf-8", "replace")
+                await self._command(raw)
         except WebSocketDisconnect:
             pass
         finally:
