@@ -147,3 +147,16 @@ async def test_closing_a_stream_stops_the_run(keyed_server: LiveServer, alice: o
         return [r["status"] for r in await sdk.runs.list(thread_id)] == ["interrupted"]
 
     await until(interrupted, "the run of the closed stream to be cancelled")
+
+
+async def test_the_rate_limit_applies_in_openai_shape(make_server: Callable[..., LiveServer]) -> None:
+    server = make_server(api_keys=KEYS, rate_limit="2/minute")
+    async with openai.AsyncOpenAI(base_url=f"{server.url}/v1", api_key="key-alice", max_retries=0) as client:
+        for _ in range(2):
+            await client.models.list()
+        with pytest.raises(openai.RateLimitError) as limited:
+            await client.models.list()
+    assert (
+        limited.value.code == "rate_limit_exceeded"
+        and int(limited.value.response.headers["retry-after"]) >= 1
+    )
