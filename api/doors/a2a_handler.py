@@ -79,19 +79,21 @@ class RunsRequestHandler(RequestHandler):
         text = get_message_text(message)
         if not text:
             raise InvalidParamsError(message="message: send at least one text part")
-        context_id = message.context_id or str(uuid.uuid4())
+        # A message that names its task belongs to that task's context (a thread).
+        task_context = (await self._task_run(api, message.task_id)).thread_id if message.task_id else None
+        context_id = message.context_id or task_context or str(uuid.uuid4())
         try:
             thread_id = str(uuid.UUID(context_id))
         except ValueError:
             raise InvalidParamsError(
                 message=f"contextId {context_id!r} is not a UUID (a thread id)"
             ) from None
+        if task_context is not None and task_context != thread_id:
+            raise InvalidParamsError(message=f"task {message.task_id} belongs to context {task_context}")
         metadata = {**struct_dict(message.metadata), **struct_dict(params.metadata)}
         run_context = metadata.get("context")
         with _as_a2a_errors():
             info = await caller_thread(api, thread_id, create=True)
-            if message.task_id:
-                await self._task_run(api, message.task_id)
             turn: dict[str, Any] = {"context": run_context if isinstance(run_context, dict) else None}
             if await pending_interrupt(api, info) is not None:
                 return await start_turn(api, info, resume=text, metadata={"door": "a2a"}, **turn)

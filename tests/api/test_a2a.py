@@ -125,7 +125,7 @@ async def test_an_interrupt_is_input_required_and_the_next_message_answers_it(
     assert "Approve this plan?" in task.status.message.parts[0].text
     sdk = get_client(url=a2a_server.url, api_key="key-alice")
     assert (await sdk.threads.get(task.context_id))["status"] == "interrupted"
-    [resumed] = await send(client, request("approve", task.context_id, task.id))
+    [resumed] = await send(client, request("approve", task_id=task.id))  # the task names its context
     assert resumed.task.status.state == TaskState.TASK_STATE_COMPLETED and "42" in answer(resumed.task)
     assert (await sdk.threads.get(task.context_id))["status"] == "idle"
 
