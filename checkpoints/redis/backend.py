@@ -17,8 +17,10 @@ from langgraph.store.redis.aio import AsyncRedisStore
 from redis.asyncio import Redis
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions, ExpiryListener
+from sessiongraph.checkpoints.documents import DocumentTable
 from sessiongraph.checkpoints.expiry import TTLSweeper
 from sessiongraph.checkpoints.redis import keys
+from sessiongraph.checkpoints.redis.documents import RedisDocumentTable
 from sessiongraph.checkpoints.redis.registry import KEY_PREFIX, RedisThreadRegistry
 from sessiongraph.checkpoints.redis.saver import RedisSaver
 from sessiongraph.checkpoints.stats import StorageStats
@@ -39,6 +41,11 @@ class RedisBackend(Backend):
             await saver.asetup()
             store = await stack.enter_async_context(AsyncRedisStore.from_conn_string(url))
             yield cls(url, saver, store, RedisThreadRegistry(Redis.from_url(url)))
+
+    def documents(self, kind: str) -> DocumentTable:
+        """See :meth:`Backend.documents`: one hash per kind, shared by the replicas."""
+        assert isinstance(self.registry, RedisThreadRegistry)
+        return RedisDocumentTable(self.registry.client, kind)
 
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         saver = self.checkpointer
