@@ -40,14 +40,22 @@ def _config_and_context(
     return config, context
 
 
+def _check_context(api: Api, context: dict[str, Any] | None) -> None:
+    """A wrong type of a known context key is a 422 now, not a failed run later."""
+    if context:
+        try:
+            api.sessions.context(context, strict=False)
+        except (ValueError, TypeError) as exc:
+            raise Unprocessable(f"context: {exc}") from None
+
+
 @router.post("", summary="Create an assistant", response_model=Assistant)
 async def create(api: ApiDep, body: AssistantCreate) -> Response:
     """A new assistant of ``graph_id`` (``if_exists='do_nothing'`` returns an existing one)."""
     directory = api.services.assistants
     directory.check_graph(body.graph_id)
     config, context = _config_and_context(body.config, body.context)
-    if context:
-        api.sessions.context(context, strict=False)  # a wrong type of a known key is a 422 now
+    _check_context(api, context)
     created = await api.sessions.assistants.create(
         str(body.assistant_id or uuid.uuid4()),
         graph_id=body.graph_id,
@@ -109,8 +117,7 @@ async def patch(api: ApiDep, assistant_id: str, body: AssistantPatch) -> Respons
     current = await api.services.assistants.get(assistant_id)
     api.services.assistants.check_graph(body.graph_id)
     config, context = _config_and_context(body.config, body.context)
-    if context:
-        api.sessions.context(context, strict=False)
+    _check_context(api, context)
     updated = await api.sessions.assistants.update(
         current["assistant_id"],
         graph_id=body.graph_id,

@@ -1,4 +1,4 @@
-"""The Redis backend: ``AsyncRedisSaver`` + ``AsyncRedisStore`` + a Redis thread registry.
+"""The Redis backend: ``AsyncRedisSaver`` + ``AsyncRedisStore`` (see .store) + a Redis thread registry.
 
 Redis needs the RedisJSON and RediSearch modules (Redis Stack, or Valkey with both loaded), as
 langgraph-checkpoint-redis requires. Pruning uses the saver's ``aprune`` and then makes the
@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from langgraph.store.redis.aio import AsyncRedisStore
 from redis.asyncio import Redis
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions, ExpiryListener
@@ -23,6 +22,7 @@ from sessiongraph.checkpoints.redis import keys
 from sessiongraph.checkpoints.redis.documents import RedisDocumentTable
 from sessiongraph.checkpoints.redis.registry import KEY_PREFIX, RedisThreadRegistry
 from sessiongraph.checkpoints.redis.saver import RedisSaver
+from sessiongraph.checkpoints.redis.store import RedisStore
 from sessiongraph.checkpoints.stats import StorageStats
 
 
@@ -39,7 +39,8 @@ class RedisBackend(Backend):
         async with contextlib.AsyncExitStack() as stack:
             saver = await stack.enter_async_context(RedisSaver.from_conn_string(url))
             await saver.asetup()
-            store = await stack.enter_async_context(AsyncRedisStore.from_conn_string(url))
+            store = await stack.enter_async_context(RedisStore.from_conn_string(url))
+            await store.setup()
             yield cls(url, saver, store, RedisThreadRegistry(Redis.from_url(url)))
 
     def documents(self, kind: str) -> DocumentTable:
