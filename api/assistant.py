@@ -81,17 +81,31 @@ class AssistantDirectory:
         )
         for spec in specs:
             assistant_id = declared_id(self.graph_id, spec)
+            context = spec_context(spec)
+            metadata = {**spec.metadata, "created_by": "settings"}
+            existing = await registry.create(
+                assistant_id,
+                graph_id=self.graph_id,
+                context=context,
+                metadata=metadata,
+                name=spec.name,
+                description=spec.description,
+                if_exists="do_nothing",
+            )
             wanted = {
-                "context": spec_context(spec),
-                "metadata": {**spec.metadata, "created_by": "settings"},
+                "context": context,
+                "metadata": metadata,
                 "name": spec.name,
                 "description": spec.description,
             }
-            existing = await registry.create(
-                assistant_id, graph_id=self.graph_id, if_exists="do_nothing", **wanted
-            )
             if any(existing.get(k) != v for k, v in wanted.items()):
-                await registry.update(assistant_id, **wanted)
+                await registry.update(
+                    assistant_id,
+                    context=context,
+                    metadata=metadata,
+                    name=spec.name,
+                    description=spec.description,
+                )
 
     async def get(self, assistant_id: str) -> Assistant:
         """The assistant meant by ``assistant_id`` (a UUID, or the graph id); 404/422 otherwise."""

@@ -104,12 +104,8 @@ class Backend(abc.ABC):
             }
             if parent:
                 put_config["configurable"]["checkpoint_id"] = parent
-            metadata = {**item.metadata, "thread_id": target}
             written = await saver.aput(
-                put_config,
-                item.checkpoint,
-                metadata,
-                item.checkpoint["channel_versions"],  # type: ignore[typeddict-item]
+                put_config, item.checkpoint, item.metadata, item.checkpoint["channel_versions"]
             )
             by_task: dict[str, list[tuple[str, object]]] = {}
             for task_id, channel, value in item.pending_writes or []:

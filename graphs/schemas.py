@@ -26,7 +26,8 @@ def config_jsonschema(graph: Pregel) -> dict[str, Any]:
     fields = getattr(config_schema, "model_fields", None)
     if not fields or "configurable" not in fields:
         return {}
-    schema: dict[str, Any] = TypeAdapter(fields["configurable"].annotation).json_schema()
+    annotation: Any = fields["configurable"].annotation
+    schema: dict[str, Any] = TypeAdapter(annotation).json_schema()
     for key in _EXCLUDED_CONFIGURABLE:
         schema.get("properties", {}).pop(key, None)
     config_type = getattr(graph, "config_type", None)
@@ -39,7 +40,7 @@ def state_jsonschema(graph: Pregel) -> dict[str, Any]:
     """One optional property per output channel, typed by what the channel accepts."""
     fields: dict[str, Any] = {}
     for key in graph.stream_channels_list:
-        update_type = graph.channels[key].UpdateType
+        update_type = getattr(graph.channels[key], "UpdateType", Any)
         try:
             create_model(key, __root__=(update_type, None)).model_json_schema()
             fields[key] = (update_type, None)

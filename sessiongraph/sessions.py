@@ -159,7 +159,7 @@ class Sessions:
     async def subgraph_schemas(self, namespace: str | None = None, recurse: bool = False) -> dict[str, Any]:
         """The schemas of the graph's subgraphs by namespace (``{}`` when it has none)."""
         return {
-            ns: graph_schemas(sub)
+            ns: graph_schemas(sub)  # type: ignore[arg-type]  # local subgraphs are Pregel
             async for ns, sub in self.graph.aget_subgraphs(namespace=namespace, recurse=recurse)
         }
 

@@ -24,16 +24,16 @@ class RedisDocumentTable(DocumentTable):
         return json.loads(raw) if raw else None
 
     async def put(self, key: str, doc: Document) -> None:
-        await self.client.hset(self.key, key, _dump(doc))  # type: ignore[misc]
+        await self.client.hset(self.key, key, _dump(doc))
 
     async def insert_if_absent(self, key: str, doc: Document) -> bool:
-        return bool(await self.client.hsetnx(self.key, key, _dump(doc)))  # type: ignore[misc]
+        return bool(await self.client.hsetnx(self.key, key, _dump(doc)))
 
     async def delete(self, key: str) -> bool:
-        return bool(await self.client.hdel(self.key, key))  # type: ignore[misc]
+        return bool(await self.client.hdel(self.key, key))
 
     async def all(self) -> list[Document]:
-        raws: Any = await self.client.hvals(self.key)  # type: ignore[misc]
+        raws: Any = await self.client.hvals(self.key)
         return [json.loads(raw) for raw in raws]
 
 

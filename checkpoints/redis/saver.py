@@ -30,10 +30,12 @@ class RedisSaver(AsyncRedisSaver):
         checkpoint: Checkpoint,
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
+        stream_mode: str = "values",
     ) -> RunnableConfig:
         """See ``BaseCheckpointSaver.aput``; merges ``config["metadata"]`` (graph, assistant, run ids)
         into the checkpoint's metadata, which the Redis saver otherwise drops."""
-        return await super().aput(config, checkpoint, get_checkpoint_metadata(config, metadata), new_versions)
+        merged = get_checkpoint_metadata(config, metadata)
+        return await super().aput(config, checkpoint, merged, new_versions, stream_mode)
 
     async def alist(
         self,

@@ -19,7 +19,9 @@ def make_server(sqlite_url: str) -> Iterator[Callable[..., LiveServer]]:
     stopped at the end of the test."""
     with ExitStack() as servers:
 
-        def make(checkpoint_url: str = sqlite_url, clock: FakeClock | None = None, **overrides: Any) -> LiveServer:
+        def make(
+            checkpoint_url: str = sqlite_url, clock: FakeClock | None = None, **overrides: Any
+        ) -> LiveServer:
             return servers.enter_context(running(server_settings(checkpoint_url, **overrides), clock))
 
         yield make

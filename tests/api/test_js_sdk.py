@@ -39,7 +39,14 @@ def js_sdk_dir() -> Path:
         target.mkdir(parents=True, exist_ok=True)
         (target / "package.json").write_text(json.dumps({"name": "sessiongraph-js-tests", "private": True}))
         install = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--silent", f"@langchain/langgraph-sdk@{JS_SDK_VERSION}"],
+            [
+                npm,
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--silent",
+                f"@langchain/langgraph-sdk@{JS_SDK_VERSION}",
+            ],
             cwd=target,
             capture_output=True,
             text=True,

@@ -53,7 +53,9 @@ async def test_create_update_versions_latest_search_count_delete(client: LangGra
 
 async def test_graph_schemas_and_subgraphs_of_a_created_assistant(client: LangGraphClient) -> None:
     aid = (await client.assistants.create(AGENT))["assistant_id"]
-    assert {"understand", "answer"} <= {n["id"] for n in (await client.assistants.get_graph(aid, xray=1))["nodes"]}
+    assert {"understand", "answer"} <= {
+        n["id"] for n in (await client.assistants.get_graph(aid, xray=1))["nodes"]
+    }
     schemas = await client.assistants.get_schemas(aid)
     assert schemas["graph_id"] == AGENT
     # Derived like the reference's: the configurable fields are the context's.
@@ -69,7 +71,9 @@ async def test_runs_use_the_assistants_context_under_their_own(client: LangGraph
     assert paused["__interrupt__"][0]["value"]["plan"]
     await client.runs.wait(tid, aid, command={"resume": "approve"})
     other = (await client.threads.create())["thread_id"]
-    done = await client.runs.wait(other, aid, input=say("what is 12*7?"), context={"require_plan_approval": False})
+    done = await client.runs.wait(
+        other, aid, input=say("what is 12*7?"), context={"require_plan_approval": False}
+    )
     assert "84" in done["messages"][-1]["content"]
     state = await client.threads.get_state(other)
     assert state["metadata"]["assistant_id"] == aid and state["metadata"]["graph_id"] == AGENT

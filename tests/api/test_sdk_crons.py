@@ -22,7 +22,9 @@ async def test_create_search_count_update_delete(client: LangGraphClient) -> Non
         tid, AGENT, schedule="*/5 * * * *", input=say("tick"), metadata={"kind": "thread"}
     )
     assert on_thread["thread_id"] == tid and on_thread["next_run_date"] and on_thread["enabled"]
-    stateless = await client.crons.create(AGENT, schedule="0 9 * * 1", timezone="Europe/Paris", input=say("hi"))
+    stateless = await client.crons.create(
+        AGENT, schedule="0 9 * * 1", timezone="Europe/Paris", input=say("hi")
+    )
     assert stateless["thread_id"] is None and stateless["on_run_completed"] == "delete"
     assert stateless["next_run_date"].endswith("+00:00")
 

@@ -16,7 +16,9 @@ async def test_create_batch_runs_each_body(client: LangGraphClient) -> None:
     runs = await client.runs.create_batch(
         [{"assistant_id": AGENT, "input": say(f"hello {i}"), "on_completion": "keep"} for i in range(3)]
     )
-    assert len({r["thread_id"] for r in runs}) == 3 and all(r["status"] in ("pending", "running") for r in runs)
+    assert len({r["thread_id"] for r in runs}) == 3 and all(
+        r["status"] in ("pending", "running") for r in runs
+    )
     for run in runs:
         result = await client.runs.join(run["thread_id"], run["run_id"])
         assert result["messages"][-1]["content"].startswith("You said")
@@ -41,7 +43,12 @@ async def test_cancel_many_by_ids_and_by_status(client: LangGraphClient, server:
 
 async def test_join_stream_replays_a_finished_resumable_run(client: LangGraphClient) -> None:
     tid = (await client.threads.create())["thread_id"]
-    live = [p async for p in client.runs.stream(tid, AGENT, input=say("hi"), stream_mode="updates", stream_resumable=True)]
+    live = [
+        p
+        async for p in client.runs.stream(
+            tid, AGENT, input=say("hi"), stream_mode="updates", stream_resumable=True
+        )
+    ]
     run_id = live[0].data["run_id"]
     replay = [p async for p in client.runs.join_stream(tid, run_id, last_event_id="-1")]
     assert [(p.event, p.data) for p in replay] == [(p.event, p.data) for p in live]
