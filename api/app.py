@@ -43,11 +43,13 @@ from sessiongraph.api.routes import (
     state,
     store,
     system,
+    thread_events,
     thread_extras,
     threads,
 )
 from sessiongraph.api.run_create import RunStarter
 from sessiongraph.api.run_manager import RunManager
+from sessiongraph.api.thread_events import ThreadEventHub
 from sessiongraph.sessions import Sessions
 from sessiongraph.settings import Settings, get_settings
 
@@ -85,6 +87,7 @@ def create_app(
             directory = AssistantDirectory(sessions)
             await directory.install(settings.assistants)
             starter = RunStarter(sessions, manager, directory, _assistant_limits(settings, sessions.graph_id))
+            events = ThreadEventHub(sessions, starter)
             scheduler = CronScheduler(sessions.crons, starter, tick_s=settings.cron_tick_s, clock=clock)
             app.state.services = Services(
                 settings=settings,
@@ -95,6 +98,7 @@ def create_app(
                 assistants=directory,
                 runs=starter,
                 crons=scheduler,
+                thread_events=events,
             )
             sessions.on_threads_expired(manager.forget_threads)
             async with coordination.cancellation(manager.cancel_here):
@@ -104,6 +108,7 @@ def create_app(
                     yield
                 finally:
                     await scheduler.stop()
+                    await events.aclose()
                     await sessions.stop_ttl_sweeper()
                     await manager.aclose()
 
@@ -115,7 +120,18 @@ def create_app(
         default_response_class=JSON,
     )
     install_error_handlers(app)
-    for module in (system, assistants, threads, thread_extras, state, runs, run_batch, crons, store):
+    for module in (
+        system,
+        assistants,
+        threads,
+        thread_extras,
+        thread_events,
+        state,
+        runs,
+        run_batch,
+        crons,
+        store,
+    ):
         app.include_router(module.router)
     app.add_middleware(BodyMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(

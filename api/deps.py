@@ -15,6 +15,7 @@ from sessiongraph.api.metrics import Metrics
 from sessiongraph.api.ratelimit import RateLimiter
 from sessiongraph.api.run_create import RunStarter
 from sessiongraph.api.run_manager import RunManager
+from sessiongraph.api.thread_events import ThreadEventHub
 from sessiongraph.checkpoints import ThreadInfo
 from sessiongraph.sessions import Sessions
 from sessiongraph.settings import Settings
@@ -32,6 +33,7 @@ class Services:
     assistants: AssistantDirectory
     runs: RunStarter
     crons: CronScheduler
+    thread_events: ThreadEventHub
 
 
 @dataclass

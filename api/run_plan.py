@@ -62,7 +62,9 @@ def build_plan(
     graph_input = build_command(body) if body.command is not None else body.input
     base_config = dict(assistant_config or {})
     user_config = {**base_config, **(body.config or {})}
-    merged_context = {**(assistant_context or {}), **(body.context or {})}
+    # As on the reference server, a run without ``context`` takes it from ``configurable``.
+    own_context = body.context if body.context is not None else (body.config or {}).get("configurable")
+    merged_context = {**(assistant_context or {}), **(own_context or {})}
     raw_configurable = {
         **merged_context,
         **(base_config.get("configurable") or {}),

@@ -50,3 +50,23 @@ async def test_unknown_context_keys_are_accepted(client: LangGraphClient, server
     async with httpx.AsyncClient(base_url=server.url) as http:
         assert (await http.get("/")).json() == {"ok": True}
         assert (await http.get("/info")).json()["flags"]["crons"] is True
+
+
+async def test_v2_thread_stream_values_interrupt_and_respond(client: LangGraphClient) -> None:
+    async with client.threads.stream(assistant_id=AGENT) as thread:
+        await thread.run.start(input=say("what is 12*7?"))
+        snapshots = [v async for v in thread.values]
+        output = await thread.output
+    assert "84" in output["messages"][-1]["content"]
+    assert snapshots[-1]["messages"][-1]["content"] == output["messages"][-1]["content"]
+
+    tid = (await client.threads.create())["thread_id"]
+    async with client.threads.stream(tid, assistant_id=AGENT) as thread:
+        approval = {"configurable": {"require_plan_approval": True}}
+        await thread.run.start(input=say("what is 2+2?"), config=approval)
+        async for _ in thread.values:
+            pass
+        assert thread.interrupted and thread.interrupts[0]["value"]["plan"]
+        await thread.run.respond("approve")
+        output = await thread.output
+    assert output["messages"][-1]["content"].endswith("2+2 = 4.")
