@@ -41,8 +41,19 @@ async def _created_run(c: LangGraphClient, s: dict[str, Any]) -> Any:
 
 async def _stream_thread(c: LangGraphClient, s: dict[str, Any]) -> Any:
     async with c.threads.stream(s["tid"], assistant_id=AGENT) as thread:
-        await thread.run.input(say("v2 events"))
-        return [event async for event in thread.values]
+        await thread.run.start(input=say("v2 events"))
+        return await thread.output
+
+
+async def _cancel(c: LangGraphClient, s: dict[str, Any]) -> Any:
+    # The second of two runs on one thread waits for the first: it is still pending here.
+    await c.runs.create(s["tid"], AGENT, input=say("first"))
+    queued = await c.runs.create(s["tid"], AGENT, input=say("second"), multitask_strategy="enqueue")
+    return await c.runs.cancel(s["tid"], queued["run_id"])
+
+
+async def _join_thread(c: LangGraphClient, s: dict[str, Any]) -> Any:
+    return await _collect(await c.threads.join_stream(s["tid"]))
 
 
 CALLS: list[tuple[str, Call]] = [
@@ -74,7 +85,7 @@ CALLS: list[tuple[str, Call]] = [
         lambda c, s: _collect(c.runs.join_stream(s["tid"], s["run"]["run_id"], last_event_id="-1")),
     ),
     ("runs.create_batch", lambda c, s: c.runs.create_batch([{"assistant_id": AGENT, "input": say("b")}])),
-    ("runs.cancel", lambda c, s: c.runs.cancel(s["tid"], s["run"]["run_id"])),
+    ("runs.cancel", _cancel),
     ("runs.cancel_many", lambda c, s: c.runs.cancel_many(status="pending")),
     ("runs.delete", lambda c, s: c.runs.delete(s["tid"], s["run"]["run_id"])),
     ("threads.get_state", lambda c, s: c.threads.get_state(s["tid"])),
@@ -84,7 +95,7 @@ CALLS: list[tuple[str, Call]] = [
         lambda c, s: c.threads.update_state(s["tid"], {"messages": []}, as_node="answer"),
     ),
     ("threads.copy", lambda c, s: c.threads.copy(s["tid"])),
-    ("threads.join_stream", lambda c, s: _collect(c.threads.join_stream(s["tid"]))),
+    ("threads.join_stream", _join_thread),
     ("threads.stream (v2 events)", _stream_thread),
     ("crons.create", lambda c, s: c.crons.create(AGENT, schedule="0 9 * * *", input=say("cron"))),
     (
