@@ -1,5 +1,6 @@
-"""The v2 thread protocol: ``POST /threads/{id}/commands`` (JSON in, JSON out) and
-``POST /threads/{id}/stream/events`` (SSE, filtered by channel; ``since`` replays)."""
+"""The v2 thread protocol: ``POST /threads/{id}/commands`` (JSON in, JSON out), and the thread's
+events over SSE (``POST /threads/{id}/stream/events``) or a WebSocket (the same path: the first
+frame is a ``subscription.subscribe`` command), filtered by channel; ``since`` replays."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
-from sessiongraph.api.deps import ApiDep
+from sessiongraph.api.auth import authenticate
+from sessiongraph.api.deps import ApiDep, Services
 from sessiongraph.api.errors import ApiError
 from sessiongraph.api.response_models import ERRORS
 from sessiongraph.api.responses import JSON
@@ -78,6 +80,11 @@ async def commands(api: ApiDep, thread_id: UUID, body: ProtocolCommand) -> Respo
     )
 
 
+def _wanted(event: dict[str, Any], channels: set[str]) -> bool:
+    """An empty channel list wants everything; ``input`` covers ``input.requested``."""
+    return not channels or bool({event["method"], event["method"].split(".", 1)[0]} & channels)
+
+
 @router.post("/{thread_id}/stream/events", summary="The thread's v2 events (SSE)")
 async def stream_events(api: ApiDep, thread_id: UUID, body: EventStreamRequest) -> Response:
     """Events of the chosen ``channels`` (every one when empty) until the client leaves."""
@@ -89,14 +96,44 @@ async def stream_events(api: ApiDep, thread_id: UUID, body: EventStreamRequest) 
 
     async def frames() -> AsyncIterator[ServerSentEvent]:
         async for event in events:
-            if event is None:
-                continue
-            if wanted and not ({event["method"], event["method"].split(".", 1)[0]} & wanted):
-                continue
-            yield ServerSentEvent(
-                data=dumps(event).decode(), event=event["method"], id=str(event["seq"]), sep=SEP
-            )
+            if event is not None and _wanted(event, wanted):
+                data = dumps(event).decode()
+                yield ServerSentEvent(data=data, event=event["method"], id=str(event["seq"]), sep=SEP)
 
-    return EventSourceResponse(
-        frames(), ping=api.services.settings.heartbeat_s, ping_message_factory=heartbeat, sep=SEP
-    )
+    heartbeat_s = api.services.settings.heartbeat_s
+    return EventSourceResponse(frames(), ping=heartbeat_s, ping_message_factory=heartbeat, sep=SEP)
+
+
+@router.websocket("/{thread_id}/stream/events")
+async def stream_events_ws(websocket: WebSocket, thread_id: UUID) -> None:
+    """The same events over a WebSocket: send ``{"id", "method": "subscription.subscribe",
+    "params": {"channels", "since"}}`` first, then receive one JSON event per frame."""
+    svc: Services = websocket.app.state.services
+    try:
+        caller = authenticate(websocket, svc.settings.api_keys)  # type: ignore[arg-type]
+    except ApiError as exc:
+        await websocket.close(code=4401, reason=exc.detail)
+        return
+    tid = str(thread_id)
+    info = await svc.sessions.find_thread(tid)
+    if info is not None and caller.owner is not None and info.owner != caller.owner:
+        await websocket.close(code=4404, reason=f"Thread with ID {tid} not found")
+        return
+    await websocket.accept()
+    try:
+        command = ProtocolCommand.model_validate(await websocket.receive_json())
+        if command.method != "subscription.subscribe":
+            await websocket.send_text(
+                dumps({"type": "error", "id": command.id, "error": "invalid_argument",
+                       "message": "the first frame must be a subscription.subscribe command"}).decode()
+            )  # fmt: skip
+            await websocket.close(code=1008)
+            return
+        request = EventStreamRequest.model_validate(command.params)
+        await websocket.send_text(dumps({"type": "success", "id": command.id, "result": {}}).decode())
+        wanted = set(request.channels)
+        async for event in svc.thread_events.hub(tid).listen(request.since, svc.settings.heartbeat_s):
+            if event is not None and _wanted(event, wanted):
+                await websocket.send_text(dumps(event).decode())
+    except WebSocketDisconnect:
+        return

@@ -70,3 +70,10 @@ async def test_v2_thread_stream_values_interrupt_and_respond(client: LangGraphCl
         await thread.run.respond("approve")
         output = await thread.output
     assert output["messages"][-1]["content"].endswith("2+2 = 4.")
+
+
+async def test_v2_thread_stream_over_websocket(client: LangGraphClient) -> None:
+    async with client.threads.stream(assistant_id=AGENT, transport="websocket") as thread:
+        await thread.run.start(input=say("hi there"))
+        output = await thread.output
+    assert output["messages"][-1]["content"].startswith("You said")

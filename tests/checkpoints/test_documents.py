@@ -30,7 +30,9 @@ async def test_tables_claims_and_registries(backend_url: str) -> None:
         await backend.assistants.update("a1", name="two")
         assert [a["name"] for a in await backend.assistants.search(AssistantQuery(name="tw"))] == ["two"]
 
-        cron = await backend.crons.create("c1", assistant_id="a1", schedule="*/5 * * * *", payload={}, now=0.0)
+        cron = await backend.crons.create(
+            "c1", assistant_id="a1", schedule="*/5 * * * *", payload={}, now=0.0
+        )
         assert cron["next_run_date"] == 300.0
         assert await backend.crons.due(299.0) == []
         [due] = await backend.crons.due(300.0)
