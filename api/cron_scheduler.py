@@ -58,6 +58,11 @@ class CronScheduler:
         if cron["thread_id"] is None:
             payload["on_completion"] = cron.get("on_run_completed") or "delete"
         body = RunCreate.model_validate(payload)
+        if cron["thread_id"] is not None and await self.runs.sessions.find_thread(cron["thread_id"]) is None:
+            log.info("cron %s: its thread %s is gone; deleting the cron", cron["cron_id"], cron["thread_id"])
+            with contextlib.suppress(KeyError):
+                await self.crons.delete(cron["cron_id"])
+            return
         await self.runs.start(
             cron.get("user_id"), cron["thread_id"], body, extra_metadata={"cron_id": cron["cron_id"]}
         )
