@@ -46,8 +46,9 @@ async def _stream_thread(c: LangGraphClient, s: dict[str, Any]) -> Any:
 
 
 async def _cancel(c: LangGraphClient, s: dict[str, Any]) -> Any:
-    # The second of two runs on one thread waits for the first: it is still pending here.
-    await c.runs.create(s["tid"], AGENT, input=say("first"))
+    # The last of several runs on one thread waits for the others: it is still pending here.
+    for i in range(3):
+        await c.runs.create(s["tid"], AGENT, input=say(f"run {i}"), multitask_strategy="enqueue")
     queued = await c.runs.create(s["tid"], AGENT, input=say("second"), multitask_strategy="enqueue")
     return await c.runs.cancel(s["tid"], queued["run_id"])
 
