@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,7 +11,10 @@ from apiharness import AGENT, LiveServer
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import ConflictError, NotFoundError
+from pydantic import ValidationError
 from support.messages import say
+
+from sessiongraph.settings import Settings
 
 SYSTEM_ID = "fe096781-5601-53d2-b2f6-0d3403f7e9ca"
 
@@ -117,3 +121,27 @@ async def test_declared_assistants_with_a_per_assistant_rate_limit(
     async with get_client(url=restarted.url) as sdk:
         versions = await sdk.assistants.get_versions(terse["assistant_id"])
         assert [v["description"] for v in versions] == ["changed", "no replanning"]
+
+
+def test_assistants_declared_in_the_yaml_settings_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "sessiongraph.yaml"
+    config.write_text(
+        "assistants:\n"
+        "  - name: terse\n"
+        "    temperature: 0.2\n"
+        "    enabled_tools: [calculator]\n"
+        "    rate_limit: 30/minute\n"
+    )
+    monkeypatch.setenv("SESSIONGRAPH_CONFIG", str(config))
+    [terse] = Settings().assistants
+    assert (terse.name, terse.temperature, terse.enabled_tools, terse.rate_limit) == (
+        "terse",
+        0.2,
+        ["calculator"],
+        "30/minute",
+    )
+    config.write_text("assistants:\n  - name: x\n    colour: blue\n")
+    with pytest.raises(ValidationError, match="colour"):
+        Settings()
