@@ -21,6 +21,7 @@ from sessiongraph.api.resource_schemas import (
 )
 from sessiongraph.api.response_models import ERRORS, Assistant
 from sessiongraph.api.responses import JSON
+from sessiongraph.checkpoints import ThreadQuery
 from sessiongraph.checkpoints.assistants import AssistantQuery
 
 router = APIRouter(prefix="/assistants", tags=["assistants"], responses=ERRORS)
@@ -132,22 +133,20 @@ async def patch(api: ApiDep, assistant_id: str, body: AssistantPatch) -> Respons
 
 @router.delete("/{assistant_id}", status_code=204, summary="Delete an assistant")
 async def delete(api: ApiDep, assistant_id: str, delete_threads: bool = False) -> Response:
-    """Delete the assistant, its versions and its crons (``delete_threads``: and its threads)."""
-    current = await api.services.assistants.get(assistant_id)
-    aid = current["assistant_id"]
+    """Interrupt its runs, delete it with its versions and crons (``delete_threads``: and its threads)."""
+    aid = (await api.services.assistants.get(assistant_id))["assistant_id"]
+    busy = ThreadQuery(status="busy", owner=api.caller.owner, limit=2**31)
+    for info in await api.sessions.search_threads(busy):
+        for run in await api.manager.active_runs(info.thread_id):
+            if run.assistant_id == aid:
+                await api.manager.cancel(run, "interrupt")
     await api.sessions.assistants.delete(aid)
     await api.services.crons.forget_assistant(aid)
     if delete_threads:
-        await _delete_threads_of(api, aid)
+        query = ThreadQuery(metadata={"assistant_id": aid}, owner=api.caller.owner, limit=2**31)
+        for info in await api.sessions.search_threads(query):
+            await api.manager.delete_thread(info.thread_id)
     return Response(status_code=204)
-
-
-async def _delete_threads_of(api: Api, assistant_id: str) -> None:
-    from sessiongraph.checkpoints import ThreadQuery
-
-    query = ThreadQuery(metadata={"assistant_id": assistant_id}, owner=api.caller.owner, limit=2**31)
-    for info in await api.sessions.search_threads(query):
-        await api.manager.delete_thread(info.thread_id)
 
 
 @router.post(

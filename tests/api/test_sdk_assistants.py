@@ -145,3 +145,19 @@ def test_assistants_declared_in_the_yaml_settings_file(
     config.write_text("assistants:\n  - name: x\n    colour: blue\n")
     with pytest.raises(ValidationError, match="colour"):
         Settings()
+
+
+async def test_delete_interrupts_runs_and_drops_crons_and_threads(
+    client: LangGraphClient, server: LiveServer
+) -> None:
+    aid = (await client.assistants.create(AGENT))["assistant_id"]
+    tid = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(tid, aid, input=say("BLOCK here"))
+    await client.crons.create_for_thread(tid, aid, schedule="0 9 * * *")
+    await client.assistants.delete(aid, delete_threads=True)
+    server.model.release()
+    assert await client.crons.count(assistant_id=aid) == 0
+    with pytest.raises(NotFoundError):
+        await client.threads.get(tid)
+    with pytest.raises(NotFoundError):
+        await client.runs.get(tid, run["run_id"])
