@@ -75,7 +75,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
             Sessions.open(settings=settings, model=model, tools=tools) as sessions,
-            open_coordination(settings) as coordination,
+            open_coordination(settings, sessions.coordination_url) as coordination,
         ):
             manager = RunManager(
                 sessions,

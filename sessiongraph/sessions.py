@@ -148,6 +148,11 @@ class Sessions:
         """``memory``, ``sqlite`` or ``redis``: for people (``/info``), never switched on."""
         return self.backend.name
 
+    @property
+    def coordination_url(self) -> str | None:
+        """Where replicas sharing these sessions coordinate runs (``None``: in-process only)."""
+        return self.backend.coordination_url
+
     def draw(self, xray: bool | int = False) -> dict[str, Any]:
         """The graph's nodes and edges as JSON (``get_graph(xray).to_json()``)."""
         return self.graph.get_graph(xray=xray).to_json()

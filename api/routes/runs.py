@@ -13,7 +13,7 @@ from starlette.responses import Response, StreamingResponse
 
 from sessiongraph.api.coordination import RunRecord
 from sessiongraph.api.deps import Api, ApiDep
-from sessiongraph.api.response_models import ERRORS, Run
+from sessiongraph.api.response_models import ERRORS, SSE, Run
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.run_errors import RunNotActive, RunNotFound
 from sessiongraph.api.schemas import RunCreate
@@ -104,7 +104,7 @@ async def wait_run(api: ApiDep, thread_id: UUID, body: RunCreate) -> Response:
     return await _wait_response(api, run, _locations(run, False, "join"), body.on_disconnect == "cancel")
 
 
-@router.post("/threads/{thread_id}/runs/stream", summary="Run and stream its events (SSE)")
+@router.post("/threads/{thread_id}/runs/stream", summary="Run and stream its events (SSE)", responses=SSE)
 async def stream_run(api: ApiDep, thread_id: UUID, body: RunCreate) -> Response:
     """Stream the run: ``metadata`` first, then the requested modes, then ``end`` (or ``error``)."""
     run = await _create(api, str(thread_id), body)
@@ -125,7 +125,7 @@ async def stateless_wait(api: ApiDep, body: RunCreate) -> Response:
     return await _wait_response(api, run, _locations(run, True, "join"), body.on_disconnect == "cancel")
 
 
-@router.post("/runs/stream", summary="Stateless run, streamed")
+@router.post("/runs/stream", summary="Stateless run, streamed", responses=SSE)
 async def stateless_stream(api: ApiDep, body: RunCreate) -> Response:
     """A streamed run on a temporary thread."""
     run = await _create(api, None, body)
@@ -185,7 +185,7 @@ async def join_run(
     return await _wait_response(api, run, _locations(run, False, "join"), cancel_on_disconnect)
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Join a run's stream (SSE)")
+@router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Join a run's stream (SSE)", responses=SSE)
 async def join_stream(
     api: ApiDep,
     thread_id: UUID,

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from sessiongraph.api.auth import authenticate
 from sessiongraph.api.deps import ApiDep, Services
 from sessiongraph.api.errors import ApiError
-from sessiongraph.api.response_models import ERRORS
+from sessiongraph.api.response_models import ERRORS, SSE
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.schemas import _Body
 from sessiongraph.api.serialize import dumps
@@ -85,7 +85,7 @@ def _wanted(event: dict[str, Any], channels: set[str]) -> bool:
     return not channels or bool({event["method"], event["method"].split(".", 1)[0]} & channels)
 
 
-@router.post("/{thread_id}/stream/events", summary="The thread's v2 events (SSE)")
+@router.post("/{thread_id}/stream/events", summary="The thread's v2 events (SSE)", responses=SSE)
 async def stream_events(api: ApiDep, thread_id: UUID, body: EventStreamRequest) -> Response:
     """Events of the chosen ``channels`` (every one when empty) until the client leaves."""
     tid = str(thread_id)

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from sessiongraph.api.coordination import StreamEvent, Subscription
 from sessiongraph.api.deps import ApiDep
-from sessiongraph.api.response_models import ERRORS, Thread
+from sessiongraph.api.response_models import ERRORS, SSE, Thread
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.routes.runs import last_event_id
 from sessiongraph.api.routes.threads import thread_view
@@ -56,7 +56,7 @@ class _ThreadRuns(Subscription):
             await self._current.aclose()
 
 
-@router.get("/{thread_id}/stream", summary="Join the thread's runs (SSE)")
+@router.get("/{thread_id}/stream", summary="Join the thread's runs (SSE)", responses=SSE)
 async def join_thread_stream(
     api: ApiDep,
     thread_id: UUID,

@@ -43,6 +43,11 @@ class RedisBackend(Backend):
             await store.setup()
             yield cls(url, saver, store, RedisThreadRegistry(Redis.from_url(url)))
 
+    @property
+    def coordination_url(self) -> str | None:
+        """The same Redis: replicas that share the sessions share the runs too."""
+        return self.url
+
     def documents(self, kind: str) -> DocumentTable:
         """See :meth:`Backend.documents`: one hash per kind, shared by the replicas."""
         assert isinstance(self.registry, RedisThreadRegistry)
