@@ -67,6 +67,8 @@ def create_app(
                 metrics=metrics,
                 max_concurrent=settings.max_concurrent_runs,
                 max_queued=settings.max_queued_runs,
+                max_per_owner=settings.max_running_runs_per_owner,
+                max_queued_per_owner=settings.max_queued_runs_per_owner,
             )
             app.state.services = Services(
                 settings=settings,
@@ -75,6 +77,12 @@ def create_app(
                 metrics=metrics,
                 limiter=RateLimiter(settings.rate_limit, settings.rate_limit_storage),
                 assistant=SystemAssistant(sessions),
+                auth_failures=RateLimiter(
+                    settings.auth_failure_limit,
+                    settings.rate_limit_storage,
+                    namespace="sessiongraph-auth-failures",
+                    what="too many failed authentications from this address ({item})",
+                ),
             )
             sessions.on_threads_expired(manager.forget_threads)
             async with coordination.cancellation(manager.cancel_here):
@@ -95,6 +103,8 @@ def create_app(
     install_error_handlers(app)
     for module in (system, assistants, threads, state, runs):
         app.include_router(module.router)
+    if settings.metrics_open_path:
+        app.add_api_route(settings.metrics_open_path, system.open_metrics, include_in_schema=False)
     app.add_middleware(BodyMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,

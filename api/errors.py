@@ -102,7 +102,7 @@ def domain_detail(exc: Exception) -> str:
     if isinstance(exc, ThreadNotFound):
         return thread_not_found(exc.thread_id).detail
     if isinstance(exc, ThreadExists):
-        return f"Thread with ID {exc.thread_id} already exists; use if_exists='do_nothing'"
+        return thread_exists(exc.thread_id).detail
     if isinstance(exc, NoPendingInterrupt):
         return (
             f"thread {exc.thread_id} has no pending interrupt, so command.resume has nothing to resume; "
@@ -123,6 +123,11 @@ def domain_headers(exc: Exception) -> dict[str, str]:
 def thread_not_found(thread_id: str) -> NotFound:
     """The one 404 for a thread that does not exist or belongs to someone else."""
     return NotFound(f"Thread with ID {thread_id} not found; create it with POST /threads or check the id")
+
+
+def thread_exists(thread_id: str) -> Conflict:
+    """The one 409 for a taken thread id, the same whoever owns the thread (reference wording)."""
+    return Conflict(f"Thread with ID {thread_id} already exists")
 
 
 def json_error(status: int, detail: str, headers: Mapping[str, str] | None = None) -> Response:

@@ -7,7 +7,7 @@ than as a failed run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -15,6 +15,7 @@ from langgraph.types import Command, Send
 
 from sessiongraph.api.errors import BadRequest, Unprocessable
 from sessiongraph.api.executor import RunPlan
+from sessiongraph.api.run_options import RunLimits
 from sessiongraph.api.schemas import RunCreate
 from sessiongraph.graphs.context import Context
 
@@ -23,8 +24,8 @@ _RESERVED_CONFIGURABLE = frozenset(
 )
 
 
-def build_command(body: RunCreate) -> Command:
-    """``command`` as a ``langgraph.types.Command``."""
+def build_command(body: RunCreate, nodes: Collection[str] | None = None) -> Command:
+    """``command`` as a ``langgraph.types.Command``; ``goto`` must name one of ``nodes`` when given."""
     cmd = body.command
     assert cmd is not None
     kwargs: dict[str, Any] = {}
@@ -38,19 +39,40 @@ def build_command(body: RunCreate) -> Command:
         kwargs["update"] = update
     if cmd.goto not in (None, [], ""):
         goto = cmd.goto if isinstance(cmd.goto, list) else [cmd.goto]
-        kwargs["goto"] = [Send(g["node"], g.get("input")) if isinstance(g, dict) else g for g in goto]
+        kwargs["goto"] = [_goto(g, nodes) for g in goto]
     if not kwargs:
         raise Unprocessable("command needs at least one of resume, update or goto")
     return Command(**kwargs)
 
 
-def build_plan(body: RunCreate, context: Callable[[Mapping[str, Any] | None], Context]) -> RunPlan:
+def _goto(target: Any, nodes: Collection[str] | None) -> str | Send:
+    """One ``command.goto`` entry: a node name or ``{"node", "input"}`` (a Send)."""
+    if isinstance(target, dict) and isinstance(target.get("node"), str):
+        name, send = target["node"], True
+    elif isinstance(target, str):
+        name, send = target, False
+    else:
+        raise Unprocessable('command.goto takes node names or {"node": name, "input": ...} objects')
+    if nodes is not None and name not in nodes:
+        raise Unprocessable(f"command.goto names no node of the graph: {name!r}; nodes: {sorted(nodes)}")
+    return Send(name, target.get("input")) if send else name
+
+
+def build_plan(
+    body: RunCreate,
+    context: Callable[[Mapping[str, Any] | None], Context],
+    limits: RunLimits | None = None,
+    nodes: Collection[str] | None = None,
+) -> RunPlan:
     """Validate ``body`` and resolve it into a plan; ``context`` makes the run's Context from the
-    body's ``context`` (with the server's defaults); its ``ValueError`` becomes a 422."""
+    body's ``context`` (with the server's defaults); its ``ValueError`` becomes a 422. ``limits``
+    are the server's per-run maximums; ``nodes`` the graph's node names (for ``command.goto``)."""
+    limits = limits or RunLimits()
     if body.command is not None and body.input is not None:
         raise Unprocessable("send either input or command, not both")
-    graph_input = build_command(body) if body.command is not None else body.input
-    user_config = dict(body.config or {})
+    limits.check_input(body.input)
+    graph_input = build_command(body, nodes) if body.command is not None else body.input
+    user_config = body.config.model_dump(exclude_unset=True) if body.config else {}
     configurable = {
         k: v for k, v in (user_config.get("configurable") or {}).items() if k not in _RESERVED_CONFIGURABLE
     }
@@ -66,14 +88,14 @@ def build_plan(body: RunCreate, context: Callable[[Mapping[str, Any] | None], Co
     )
     if user_config.get("tags") is not None:
         config["tags"] = user_config["tags"]
-    if user_config.get("recursion_limit") is not None:
-        config["recursion_limit"] = user_config["recursion_limit"]
+    config["recursion_limit"] = limits.recursion_limit(user_config.get("recursion_limit"))
     if user_config.get("max_concurrency") is not None:
         config["max_concurrency"] = user_config["max_concurrency"]
     try:
         run_context = context(body.context)
     except (ValueError, TypeError) as exc:
         raise Unprocessable(f"context: {exc}") from None
+    limits.check_context(run_context)
     return RunPlan(
         graph_input=graph_input,
         config=config,
@@ -91,7 +113,7 @@ def run_kwargs(body: RunCreate) -> dict[str, Any]:
     return {
         "input": body.input,
         "command": body.command.model_dump(exclude_unset=True) if body.command else None,
-        "config": body.config or {},
+        "config": body.config.model_dump(exclude_unset=True) if body.config else {},
         "context": body.context or {},
         "stream_mode": body.modes,
         "interrupt_before": body.interrupt_before,

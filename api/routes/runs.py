@@ -18,8 +18,9 @@ from sessiongraph.api.errors import Unprocessable, thread_not_found
 from sessiongraph.api.response_models import ERRORS, Run
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.run_errors import RunNotActive, RunNotFound
+from sessiongraph.api.run_options import RunLimits
 from sessiongraph.api.run_plan import build_plan, reject_stateless_resume, run_kwargs
-from sessiongraph.api.schemas import RunCreate
+from sessiongraph.api.schemas import MAX_OFFSET, RunCreate
 from sessiongraph.api.serialize import iso, loads
 from sessiongraph.api.sse import error_response, sse_response
 from sessiongraph.checkpoints import ThreadInfo
@@ -56,29 +57,38 @@ async def _thread_for_run(api: Api, thread_id: str, body: RunCreate) -> ThreadIn
 
 async def _create(api: Api, thread_id: str | None, body: RunCreate) -> RunRecord:
     assistant_id = api.services.assistant.resolve(body.assistant_id)
-    temporary = False
     if thread_id is None:
         reject_stateless_resume(body)
+    # Everything the body can get wrong is checked before anything (a thread) is written.
+    limits = RunLimits.from_settings(api.services.settings)
+    plan = build_plan(body, api.sessions.context, limits, api.sessions.node_names)
+    temporary = False
+    stateless = thread_id is None
+    if thread_id is None:
         thread_id = str(uuid.uuid4())
         info = await api.sessions.create_thread(thread_id, owner=api.caller.owner)
         temporary = body.on_completion == "delete"
     else:
         info = await _thread_for_run(api, thread_id, body)
-    plan = build_plan(body, api.sessions.context)
     metadata = {
         **(body.metadata or {}),
         "assistant_id": assistant_id,
         "graph_id": api.services.assistant.graph_id,
     }
-    return await api.manager.start(
-        info,
-        plan,
-        assistant_id=assistant_id,
-        metadata=metadata,
-        kwargs=run_kwargs(body),
-        multitask_strategy=body.multitask_strategy,
-        temporary=temporary,
-    )
+    try:
+        return await api.manager.start(
+            info,
+            plan,
+            assistant_id=assistant_id,
+            metadata=metadata,
+            kwargs=run_kwargs(body),
+            multitask_strategy=body.multitask_strategy,
+            temporary=temporary,
+        )
+    except Exception:
+        if stateless:  # a refused stateless run leaves nothing behind
+            await api.sessions.delete_thread(info.thread_id)
+        raise
 
 
 def _locations(run: RunRecord, stateless: bool, tail: str) -> dict[str, str]:
@@ -189,7 +199,7 @@ async def list_runs(
     api: ApiDep,
     thread_id: UUID,
     limit: int = Query(default=10, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     status: str | None = None,
 ) -> Response:
     """Runs, newest first."""
