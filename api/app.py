@@ -31,7 +31,7 @@ from sessiongraph.api.coordination import open_coordination
 from sessiongraph.api.deps import Services
 from sessiongraph.api.errors import install_error_handlers
 from sessiongraph.api.metrics import HttpMetricsMiddleware, Metrics
-from sessiongraph.api.middleware import BodyMiddleware
+from sessiongraph.api.middleware import BodyMiddleware, UnhandledErrorMiddleware
 from sessiongraph.api.ratelimit import RateLimiter
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.routes import assistants, runs, state, system, threads
@@ -105,6 +105,7 @@ def create_app(
         app.include_router(module.router)
     if settings.metrics_open_path:
         app.add_api_route(settings.metrics_open_path, system.open_metrics, include_in_schema=False)
+    app.add_middleware(UnhandledErrorMiddleware)  # innermost: its 500 still gets CORS and metrics
     app.add_middleware(BodyMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,

@@ -170,7 +170,4 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:
         return json_error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return json_error(500, f"internal error ({type(exc).__name__}); see the server log")
+    # Anything else: UnhandledErrorMiddleware (api/middleware.py) answers 500 and keeps the connection.

@@ -65,26 +65,43 @@ class RunLimits:
                 f"{self.max_tool_rounds} (setting max_tool_rounds_limit)"
             )
 
-    def check_input(self, graph_input: Mapping[str, Any] | None) -> None:
-        """422 unless ``input.messages`` holds valid messages within the count and size limits."""
+    def check_input(self, graph_input: Mapping[str, Any] | None, where: str = "input") -> None:
+        """422 unless ``messages`` in ``graph_input`` (a run's input, a ``command.update``, a state
+        update) holds valid messages within the count and size limits."""
         if graph_input is None or "messages" not in graph_input:
             return
         raw = graph_input["messages"]
         items = raw if isinstance(raw, list) else [raw]
         if len(items) > self.max_input_messages:
             raise Unprocessable(
-                f"input.messages holds {len(items)} messages; this server takes at most "
-                f"{self.max_input_messages} in one run (setting max_input_messages)"
+                f"{where}.messages holds {len(items)} messages; this server takes at most "
+                f"{self.max_input_messages} at once (setting max_input_messages)"
             )
         for index, item in enumerate(items):
-            where = f"input.messages[{index}]"
-            message = _message(item, where)
+            at = f"{where}.messages[{index}]"
+            message = _message(item, at)
             size = _text_size(message.content)
             if size > self.max_message_chars:
                 raise Unprocessable(
-                    f"{where} is {size} characters long; this server takes at most "
+                    f"{at} is {size} characters long; this server takes at most "
                     f"{self.max_message_chars} (setting max_message_chars)"
                 )
+
+    def check_update(self, update: Any, where: str) -> None:
+        """422 unless ``update`` is an object of channel values (or a list of ``[channel, value]``
+        pairs) whose messages pass :meth:`check_input`."""
+        if update is None:
+            return
+        if isinstance(update, list):
+            if not all(isinstance(p, list | tuple) and len(p) == 2 and isinstance(p[0], str) for p in update):
+                raise Unprocessable(f"{where} as a list takes [channel, value] pairs")
+            for index, (channel, value) in enumerate(update):
+                if channel == "messages":
+                    self.check_input({"messages": value}, f"{where}[{index}]")
+            return
+        if not isinstance(update, dict):
+            raise Unprocessable(f'{where} must be an object of state values, e.g. {{"messages": [...]}}')
+        self.check_input(update, where)
 
 
 def _message(item: Any, where: str) -> BaseMessage:

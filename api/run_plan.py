@@ -71,6 +71,8 @@ def build_plan(
     if body.command is not None and body.input is not None:
         raise Unprocessable("send either input or command, not both")
     limits.check_input(body.input)
+    if body.command is not None:
+        limits.check_update(body.command.update, "command.update")
     graph_input = build_command(body, nodes) if body.command is not None else body.input
     user_config = body.config.model_dump(exclude_unset=True) if body.config else {}
     configurable = {

@@ -191,7 +191,7 @@ class HistoryQuery(_Body):
         default=None, description="A checkpoint id, or a checkpoint config {configurable: {checkpoint_id}}."
     )
     metadata: MetadataFilter = None
-    checkpoint: dict[str, Any] | None = None
+    checkpoint: CheckpointRef | None = None
 
     @field_validator("before")
     @classmethod
