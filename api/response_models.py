@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 
 class _Doc(BaseModel):
@@ -116,6 +116,21 @@ class ThreadStatsModel(_Doc):
     summarized_messages: int
     checkpoints: int
     bytes_stored: int
+
+
+def _selectable(model: type[_Doc]) -> type[_Doc]:
+    """``model`` with every field optional: a search's ``select`` leaves out the fields it does not name."""
+    fields: dict[str, Any] = {
+        name: (info.annotation | None, Field(default=None, description=info.description))
+        for name, info in model.model_fields.items()
+    }
+    return create_model(f"Selected{model.__name__}", __base__=_Doc, __doc__=model.__doc__, **fields)
+
+
+SelectedThread = _selectable(Thread)
+"""A Thread as ``POST /threads/search`` answers it (only the ``select``-ed fields when given)."""
+SelectedAssistant = _selectable(Assistant)
+"""An Assistant as ``POST /assistants/search`` answers it (only the ``select``-ed fields when given)."""
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 from sessiongraph.api.serialize import dumps
 
 
-class JSON(Response):
-    """A JSON response encoded with :func:`sessiongraph.api.serialize.dumps`."""
+class JSON(JSONResponse):
+    """A JSON response encoded with :func:`sessiongraph.api.serialize.dumps`.
+
+    A ``JSONResponse`` subclass, so FastAPI puts each route's ``response_model`` into the OpenAPI
+    document (for any other response class it documents a bare string).
+    """
 
     media_type = "application/json"
 

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Path, Query
 from starlette.responses import Response
 
 from sessiongraph.api.deps import ApiDep
 from sessiongraph.api.errors import NotFound, Unprocessable
-from sessiongraph.api.response_models import ERRORS, Assistant
+from sessiongraph.api.response_models import ERRORS, Assistant, SelectedAssistant
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.schemas import AssistantSearch
 
 router = APIRouter(prefix="/assistants", tags=["assistants"], responses=ERRORS)
 
+AssistantId = Annotated[
+    str, Path(min_length=1, max_length=200, description="An assistant UUID or the graph id ('agent').")
+]
 
-@router.post("/search", summary="Search assistants", response_model=list[Assistant])
+
+@router.post("/search", summary="Search assistants", response_model=list[SelectedAssistant])
 async def search(api: ApiDep, body: Annotated[AssistantSearch | None, Body()] = None) -> Response:
     """The assistants matching ``metadata``, ``graph_id`` and ``name``."""
     query = body or AssistantSearch()
@@ -39,20 +43,20 @@ async def count(api: ApiDep, body: Annotated[AssistantSearch | None, Body()] = N
 
 
 @router.get("/{assistant_id}", summary="Get an assistant", response_model=Assistant)
-async def get(api: ApiDep, assistant_id: str) -> Response:
+async def get(api: ApiDep, assistant_id: AssistantId) -> Response:
     """The assistant (its UUID or the graph id)."""
     api.services.assistant.resolve(assistant_id)
     return JSON(api.services.assistant.to_json())
 
 
 @router.get("/{assistant_id}/graph", summary="Get the assistant's graph")
-async def graph(api: ApiDep, assistant_id: str, xray: str = Query(default="false")) -> Response:
+async def graph(api: ApiDep, assistant_id: AssistantId, xray: str = Query(default="false")) -> Response:
     """Nodes and edges; ``xray`` (``true`` or a depth) includes subgraphs."""
     api.services.assistant.resolve(assistant_id)
     depth: bool | int
     if xray.lower() in ("true", "false"):
         depth = xray.lower() == "true"
-    elif xray.isdigit() and int(xray) > 0:
+    elif xray.isascii() and xray.isdigit() and len(xray) <= 3 and int(xray) > 0:
         depth = int(xray)
     else:
         raise Unprocessable("xray must be true, false or a positive integer")
@@ -60,14 +64,14 @@ async def graph(api: ApiDep, assistant_id: str, xray: str = Query(default="false
 
 
 @router.get("/{assistant_id}/schemas", summary="Get the assistant's schemas")
-async def schemas(api: ApiDep, assistant_id: str) -> Response:
+async def schemas(api: ApiDep, assistant_id: AssistantId) -> Response:
     """Input, output, state, config and context JSON schemas."""
     api.services.assistant.resolve(assistant_id)
     return JSON(api.services.assistant.schemas)
 
 
 @router.get("/{assistant_id}/subgraphs", summary="Get the assistant's subgraphs")
-async def subgraphs(api: ApiDep, assistant_id: str) -> Response:
+async def subgraphs(api: ApiDep, assistant_id: AssistantId) -> Response:
     """The agent graph has no subgraphs: ``{}``."""
     api.services.assistant.resolve(assistant_id)
     return JSON({})

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from sessiongraph.api.deps import Api, ApiDep
 from sessiongraph.api.errors import thread_exists
-from sessiongraph.api.response_models import ERRORS, PruneResult, Thread, ThreadStatsModel
+from sessiongraph.api.response_models import ERRORS, PruneResult, SelectedThread, Thread, ThreadStatsModel
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.schemas import ThreadCount, ThreadCreate, ThreadPatch, ThreadPrune, ThreadSearch
 from sessiongraph.api.serialize import dumps, thread_json, ttl_json
@@ -60,7 +60,7 @@ async def create(api: ApiDep, body: Annotated[ThreadCreate | None, Body()] = Non
     return JSON(thread_json(info))
 
 
-@router.post("/search", summary="Search threads", response_model=list[Thread])
+@router.post("/search", summary="Search threads", response_model=list[SelectedThread])
 async def search(api: ApiDep, body: Annotated[ThreadSearch | None, Body()] = None) -> Response:
     """The caller's threads matching metadata, status and ids, sorted and paged."""
     body = body or ThreadSearch()

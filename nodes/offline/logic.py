@@ -24,7 +24,7 @@ from sessiongraph.nodes.messages import last_human_index, latest_request, text_o
 from sessiongraph.nodes.prompts import PLAN_REJECTED_NOTE
 
 _FUNCS = r"sqrt|abs|round|floor|ceil|log|exp|sin|cos|tan|pi"
-_ARITH_RUN = re.compile(rf"(?:\b(?:{_FUNCS})\b|[\d()+\-*/%^.]|[ \t])+")
+_ARITH_RUN = re.compile(rf"(?:\b(?:{_FUNCS})\b|[\d()+\-*/%^.,]|[ \t])+")
 _HAS_OPERATOR = re.compile(rf"\d\s*(?:\*\*|[+\-*/%^])\s*[\d(]|\b(?:{_FUNCS})\s*\(")
 _TIME_WORDS = re.compile(r"\b(time|date|clock|today)\b", re.IGNORECASE)
 _TIMEZONE = re.compile(r"\b([A-Z][a-z]+/[A-Z][A-Za-z_]+)\b")
@@ -57,15 +57,36 @@ def arithmetic_expressions(text: str) -> list[str]:
     :data:`MAX_CALLS`: the work stays linear in the length of ``text``)."""
     found: dict[str, None] = {}
     for match in _ARITH_RUN.finditer(text):
-        candidate = match.group(0).strip().rstrip(".").strip()
-        if len(candidate) > _MAX_EXPRESSION_CHARS:
-            continue
-        candidate = _balance_parentheses(candidate)
-        if candidate and candidate not in found and _HAS_OPERATOR.search(candidate) and _parses(candidate):
-            found[candidate] = None
-            if len(found) >= MAX_CALLS:
-                break
+        for part in _top_level_parts(match.group(0)):
+            candidate = part.strip().rstrip(".").strip()
+            if len(candidate) > _MAX_EXPRESSION_CHARS:
+                continue
+            candidate = _balance_parentheses(candidate)
+            if (
+                candidate
+                and candidate not in found
+                and _HAS_OPERATOR.search(candidate)
+                and _parses(candidate)
+            ):
+                found[candidate] = None
+                if len(found) >= MAX_CALLS:
+                    return list(found)
     return list(found)
+
+
+def _top_level_parts(run: str) -> list[str]:
+    """``run`` split at the commas outside parentheses: "12*7, round(2.5, 1)" is two expressions."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(run):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        elif char == "," and depth == 0:
+            parts.append(run[start:index])
+            start = index + 1
+    parts.append(run[start:])
+    return parts
 
 
 def _balance_parentheses(candidate: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any
 
@@ -14,12 +14,12 @@ from langgraph_sdk.client import LangGraphClient
 
 @pytest.fixture
 def make_server(sqlite_url: str) -> Iterator[Callable[..., LiveServer]]:
-    """``make_server(checkpoint_url=sqlite_url, **settings)`` starts a live server with setting
-    overrides (no auth unless overridden); all are stopped at the end of the test."""
+    """``make_server(checkpoint_url=sqlite_url, tools=(), **settings)`` starts a live server with
+    setting overrides (no auth unless overridden) and extra tools; all are stopped at the end."""
     with ExitStack() as servers:
 
-        def make(checkpoint_url: str = sqlite_url, **overrides: Any) -> LiveServer:
-            return servers.enter_context(running(server_settings(checkpoint_url, **overrides)))
+        def make(checkpoint_url: str = sqlite_url, tools: Sequence[Any] = (), **overrides: Any) -> LiveServer:
+            return servers.enter_context(running(server_settings(checkpoint_url, **overrides), tools))
 
         yield make
 
