@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Doc(BaseModel):
@@ -118,19 +118,34 @@ class ThreadStatsModel(_Doc):
     bytes_stored: int
 
 
-def _selectable(model: type[_Doc]) -> type[_Doc]:
-    """``model`` with every field optional: a search's ``select`` leaves out the fields it does not name."""
-    fields: dict[str, Any] = {
-        name: (info.annotation | None, Field(default=None, description=info.description))
-        for name, info in model.model_fields.items()
-    }
-    return create_model(f"Selected{model.__name__}", __base__=_Doc, __doc__=model.__doc__, **fields)
+class SelectedThread(_Doc):
+    """A Thread as ``POST /threads/search`` answers it: only the fields named in ``select`` when given."""
+
+    thread_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    state_updated_at: str | None = None
+    metadata: dict[str, Any] | None = None
+    status: str | None = None
+    config: dict[str, Any] | None = None
+    values: Any = None
+    interrupts: dict[str, list[Any]] | None = None
+    error: Any = None
 
 
-SelectedThread = _selectable(Thread)
-"""A Thread as ``POST /threads/search`` answers it (only the ``select``-ed fields when given)."""
-SelectedAssistant = _selectable(Assistant)
-"""An Assistant as ``POST /assistants/search`` answers it (only the ``select``-ed fields when given)."""
+class SelectedAssistant(_Doc):
+    """An Assistant as ``POST /assistants/search`` answers it: only the ``select``-ed fields when given."""
+
+    assistant_id: str | None = None
+    graph_id: str | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    name: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    version: int | None = None
+    description: str | None = None
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

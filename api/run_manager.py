@@ -101,11 +101,40 @@ class RunManager:
         if self._admitted >= self._capacity:
             raise RunCapacityExceeded()
         owner = thread.owner
-        if owner is not None and self._admitted_by_owner.get(owner, 0) >= self._owner_capacity:
-            raise RunCapacityExceeded(
-                f"You have {self._owner_capacity} runs executing or queued, the most one owner may have "
-                "(settings max_running_runs_per_owner + max_queued_runs_per_owner); retry once some end"
+        if owner is not None:
+            # Reserved before the first await, so runs arriving together cannot overshoot the cap.
+            if self._admitted_by_owner.get(owner, 0) >= self._owner_capacity:
+                raise RunCapacityExceeded(
+                    f"You have {self._owner_capacity} runs executing or queued, the most one owner may "
+                    "have (settings max_running_runs_per_owner + max_queued_runs_per_owner); retry once "
+                    "some end"
+                )
+            self._admitted_by_owner[owner] = self._admitted_by_owner.get(owner, 0) + 1
+        try:
+            return await self._admit(
+                thread,
+                plan,
+                assistant_id=assistant_id,
+                metadata=metadata,
+                kwargs=kwargs,
+                multitask_strategy=multitask_strategy,
+                temporary=temporary,
             )
+        except BaseException:
+            self._release_owner(owner)
+            raise
+
+    async def _admit(
+        self,
+        thread: ThreadInfo,
+        plan: RunPlan,
+        *,
+        assistant_id: str,
+        metadata: dict[str, Any],
+        kwargs: dict[str, Any],
+        multitask_strategy: str,
+        temporary: bool,
+    ) -> RunRecord:
         thread_id = thread.thread_id
         if plan.checkpoint_id and not await self.sessions.has_checkpoint(thread_id, plan.checkpoint_id):
             raise CheckpointNotFound(plan.checkpoint_id, thread_id)
@@ -145,8 +174,6 @@ class RunManager:
             {"graph_id": self.sessions.graph_id, "assistant_id": assistant_id} if first_run else None,
         )
         self._admitted += 1
-        if owner is not None:
-            self._admitted_by_owner[owner] = self._admitted_by_owner.get(owner, 0) + 1
         self.metrics.run_admitted()
         self._tasks[run_id] = asyncio.create_task(self._run(record, plan), name=f"run-{run_id}")
         return record
