@@ -120,6 +120,8 @@ async def _history(api: Api, tid: str, query: HistoryQuery) -> list[dict[str, An
         config["configurable"]["checkpoint_ns"] = ref.checkpoint_ns
         if ref.checkpoint_id is not None:
             config["configurable"]["checkpoint_id"] = _checkpoint_id(ref.checkpoint_id)
+        if ref.checkpoint_map:
+            config["configurable"]["checkpoint_map"] = ref.checkpoint_map
     snapshots = await api.sessions.get_history(
         tid,
         limit=query.limit,
