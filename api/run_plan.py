@@ -71,6 +71,11 @@ def build_plan(
     if body.command is not None and body.input is not None:
         raise Unprocessable("send either input or command, not both")
     limits.check_input(body.input)
+    for name in ("interrupt_before", "interrupt_after"):
+        chosen = getattr(body, name)
+        unknown = sorted(set(chosen) - set(nodes)) if isinstance(chosen, list) and nodes is not None else []
+        if unknown:
+            raise Unprocessable(f"{name} names no node of the graph: {unknown}; nodes: {sorted(nodes or ())}")
     if body.command is not None:
         limits.check_update(body.command.update, "command.update")
     graph_input = build_command(body, nodes) if body.command is not None else body.input

@@ -141,7 +141,7 @@ class ThreadPatch(_Body):
 class ThreadPrune(_Body):
     """``POST /threads/prune``."""
 
-    thread_ids: list[UUID]
+    thread_ids: list[UUID] = Field(max_length=1000)
     strategy: Literal["delete", "keep_latest"] = "delete"
 
 
@@ -198,7 +198,9 @@ class HistoryQuery(_Body):
     def _before_id(cls, value: str | dict[str, Any] | None) -> str | None:
         if isinstance(value, dict):
             conf = value.get("configurable", value)
-            found = conf.get("checkpoint_id") if isinstance(conf, dict) else None
+            if not isinstance(conf, dict):
+                raise ValueError("before.configurable must be an object such as {'checkpoint_id': '...'}")
+            found = conf.get("checkpoint_id")
             if found is not None and not isinstance(found, str):
                 raise ValueError("before.checkpoint_id must be a checkpoint id (a string)")
             return found

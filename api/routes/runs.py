@@ -263,7 +263,11 @@ def _join_modes(raw: list[str] | None) -> frozenset[str] | None:
     for item in raw or []:
         item = item.strip()
         if item.startswith("["):
-            values += [str(v) for v in loads(item)]
+            try:
+                parsed = loads(item)
+            except ValueError:  # orjson.JSONDecodeError
+                raise Unprocessable(f"stream_mode {item!r} is not a JSON list of stream modes") from None
+            values += [str(v) for v in parsed]
         elif item:
             values.append(item)
     return frozenset(values) if values else None
