@@ -29,12 +29,24 @@ from starlette.middleware.cors import CORSMiddleware
 from sessiongraph.api.assistant import SystemAssistant
 from sessiongraph.api.coordination import open_coordination
 from sessiongraph.api.deps import Services
+from sessiongraph.api.doors.openai_errors import openai_error
 from sessiongraph.api.errors import install_error_handlers
 from sessiongraph.api.metrics import HttpMetricsMiddleware, Metrics
 from sessiongraph.api.middleware import BodyMiddleware, UnhandledErrorMiddleware
 from sessiongraph.api.ratelimit import RateLimiter
 from sessiongraph.api.responses import JSON
-from sessiongraph.api.routes import assistants, runs, state, system, threads
+from sessiongraph.api.routes import (
+    a2a,
+    assistants,
+    openai_chat,
+    openai_conversations,
+    openai_responses,
+    runs,
+    state,
+    system,
+    threads,
+    threads_ws,
+)
 from sessiongraph.api.run_manager import RunManager
 from sessiongraph.sessions import Sessions
 from sessiongraph.settings import Settings, get_settings
@@ -59,7 +71,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
             Sessions.open(settings=settings, model=model, tools=tools) as sessions,
-            open_coordination(settings) as coordination,
+            open_coordination(settings, sessions.coordination_url) as coordination,
         ):
             manager = RunManager(
                 sessions,
@@ -100,12 +112,25 @@ def create_app(
         lifespan=lifespan,
         default_response_class=JSON,
     )
-    install_error_handlers(app)
-    for module in (system, assistants, threads, state, runs):
+    error_shapes = {"/v1/": openai_error}
+    install_error_handlers(app, shapes=error_shapes)
+    for module in (
+        system,
+        assistants,
+        threads,
+        state,
+        runs,
+        openai_chat,
+        openai_responses,
+        openai_conversations,
+        a2a,
+        threads_ws,
+    ):
         app.include_router(module.router)
     if settings.metrics_open_path:
         app.add_api_route(settings.metrics_open_path, system.open_metrics, include_in_schema=False)
-    app.add_middleware(UnhandledErrorMiddleware)  # innermost: its 500 still gets CORS and metrics
+    # Innermost: its 500 still gets CORS and metrics.
+    app.add_middleware(UnhandledErrorMiddleware, shapes=error_shapes)
     app.add_middleware(BodyMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,

@@ -9,7 +9,7 @@ Layers below HTTP (the session facade, the run manager) raise domain errors only
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -149,25 +149,52 @@ def validation_detail(errors: list[Any]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers that map exceptions to JSON error responses."""
+ErrorShape = Callable[[int, str, Exception], tuple[int, Any]]
+"""A door's own error body: (status, detail, exception) -> (status, JSON body)."""
+
+
+def shaped_error(
+    path: str,
+    exc: Exception,
+    status: int,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    shapes: Mapping[str, ErrorShape] | None = None,
+) -> Response:
+    """The error response for ``path``: a door's own shape (``shapes`` by path prefix) or ``{"detail"}``."""
+    for prefix, shape in (shapes or {}).items():
+        if path.startswith(prefix):
+            status, body = shape(status, detail, exc)
+            return Response(dumps(body), status, headers=dict(headers or {}), media_type="application/json")
+    return json_error(status, detail, headers)
+
+
+def install_error_handlers(app: FastAPI, shapes: Mapping[str, ErrorShape] | None = None) -> None:
+    """Register the handlers that map exceptions to JSON error responses.
+
+    ``shapes`` maps a path prefix to the error body clients of that door expect (e.g. OpenAI's
+    ``{"error": {...}}`` under ``/v1/``); elsewhere errors are ``{"detail": ...}``.
+    """
+
+    def respond(request: Request, exc: Exception, status: int, detail: str, headers: Any = None) -> Response:
+        return shaped_error(request.url.path, exc, status, detail, headers, shapes)
 
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> Response:
-        return json_error(exc.status_code, exc.detail, exc.headers)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return respond(request, exc, exc.status_code, exc.detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> Response:
-        return json_error(422, validation_detail(list(exc.errors())))
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return respond(request, exc, 422, validation_detail(list(exc.errors())))
 
-    async def _domain(_: Request, exc: Exception) -> Response:
-        return json_error(DOMAIN_ERRORS[type(exc)], domain_detail(exc), domain_headers(exc))
+    async def _domain(request: Request, exc: Exception) -> Response:
+        return respond(request, exc, DOMAIN_ERRORS[type(exc)], domain_detail(exc), domain_headers(exc))
 
     for error_type in DOMAIN_ERRORS:
         app.add_exception_handler(error_type, _domain)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
-        return json_error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return respond(request, exc, exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
     # Anything else: UnhandledErrorMiddleware (api/middleware.py) answers 500 and keeps the connection.

@@ -4,10 +4,11 @@ last-resort 500 that keeps the connection usable."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sessiongraph.api.errors import json_error
+from sessiongraph.api.errors import ErrorShape, json_error, shaped_error
 
 log = logging.getLogger("sessiongraph.api")
 
@@ -78,8 +79,9 @@ class UnhandledErrorMiddleware:
     carries on. An error after the response started cannot be answered: it propagates.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, shapes: Mapping[str, ErrorShape] | None = None) -> None:
         self.app = app
+        self.shapes = shapes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the app; answer 500 if it raised before starting a response."""
@@ -101,4 +103,5 @@ class UnhandledErrorMiddleware:
                 raise
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             detail = f"internal error ({type(exc).__name__}); see the server log"
-            await json_error(500, detail)(scope, receive, send)
+            answer = shaped_error(scope["path"], exc, 500, detail, shapes=self.shapes)
+            await answer(scope, receive, send)

@@ -103,19 +103,14 @@ class PruneResult(_Doc):
     pruned_count: int
 
 
-class ThreadStatsModel(_Doc):
-    """``GET /threads/{id}/stats``."""
-
-    thread_id: str
-    messages: int
-    prompt_tokens: int
-    budget_tokens: int
-    budget_share: float
-    summary_chars: int
-    summary_tokens: int
-    summarized_messages: int
-    checkpoints: int
-    bytes_stored: int
+SSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-sent events: `metadata` first, then the requested stream modes, then "
+        "`end` (or `error`); `: heartbeat` comments while silent.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+"""The ``responses`` entry of the streaming routes."""
 
 
 class SelectedThread(_Doc):

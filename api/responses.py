@@ -14,11 +14,8 @@ from sessiongraph.api.serialize import dumps
 
 
 class JSON(JSONResponse):
-    """A JSON response encoded with :func:`sessiongraph.api.serialize.dumps`.
-
-    A ``JSONResponse`` subclass, so FastAPI puts each route's ``response_model`` into the OpenAPI
-    document (for any other response class it documents a bare string).
-    """
+    """A JSON response encoded with :func:`sessiongraph.api.serialize.dumps` (a ``JSONResponse``
+    subclass, so FastAPI documents the routes' ``response_model`` in /openapi.json)."""
 
     media_type = "application/json"
 

@@ -60,6 +60,12 @@ class Backend(abc.ABC):
         """Open the backend at ``url`` for the duration of an ``async with`` block (the factory
         sets up and closes the registry around it)."""
 
+    @property
+    def coordination_url(self) -> str | None:
+        """Where API replicas sharing this backend coordinate their runs (thread locks, run
+        records, streams); ``None``: this backend is for one process and coordination stays in it."""
+        return None
+
     # --- threads -----------------------------------------------------------------------------
 
     async def delete_thread(self, thread_id: str) -> bool:

@@ -58,6 +58,7 @@ from sessiongraph.lifecycle import (
 )
 from sessiongraph.nodes.models import create_chat_model
 from sessiongraph.nodes.summarize import budget_usage, model_counter
+from sessiongraph.nodes.tools import merge_tools
 from sessiongraph.settings import Settings, get_settings
 
 __all__ = ["NoPendingInterrupt", "Sessions", "TurnInput", "as_graph_input", "thread_config"]
@@ -90,12 +91,15 @@ class Sessions:
         graph: CompiledStateGraph[Any, Any, Any, Any],
         settings: Settings,
         model: BaseChatModel | None = None,
+        tools: Sequence[BaseTool] = (),
     ) -> None:
         self.backend = backend
         self.graph = graph
         self.settings = settings
         self.model = model
         """The fixed chat model the graph was built with (``None``: each run's context names it)."""
+        self.tools = tuple(tools)
+        """The tools the graph may call, built-in and custom (what the A2A card lists as skills)."""
         self.lifecycle = Lifecycle(backend, graph, keep_latest=settings.checkpoint_keep_latest)
         self._sweeper: TTLSweeper | None = None
         self._expiry_listeners: list[ExpiryListener] = []
@@ -124,7 +128,7 @@ class Sessions:
                 store=backend.store,
                 settings=settings,
             )
-            sessions = cls(backend, graph, settings, model=model)
+            sessions = cls(backend, graph, settings, model=model, tools=merge_tools(list(tools or [])))
             if settings.thread_ttl_minutes is not None:
                 sessions.start_ttl_sweeper()
             try:
@@ -148,6 +152,11 @@ class Sessions:
     def backend_name(self) -> str:
         """``memory``, ``sqlite`` or ``redis``: for people (``/info``), never switched on."""
         return self.backend.name
+
+    @property
+    def coordination_url(self) -> str | None:
+        """Where replicas sharing these sessions coordinate runs (``None``: in-process only)."""
+        return self.backend.coordination_url
 
     def draw(self, xray: bool | int = False) -> dict[str, Any]:
         """The graph's nodes and edges as JSON (``get_graph(xray).to_json()``)."""

@@ -27,6 +27,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from sessiongraph.checkpoints.factory import backend_class
+
 DEFAULT_CONFIG_FILE = "sessiongraph.yaml"
 
 
@@ -184,11 +186,7 @@ class Settings(BaseSettings):
     @field_validator("checkpoint_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if not value.startswith(("memory://", "sqlite://", "redis://", "rediss://")):
-            raise ValueError(
-                f"checkpoint_url {value!r} has an unknown scheme; use memory://, "
-                "sqlite:///path/to/file.db or redis://host:port/db"
-            )
+        backend_class(value)  # BackendURLError (a ValueError) names the schemes that work
         return value
 
     @field_validator("coordination_url")

@@ -15,11 +15,11 @@ from starlette.responses import Response, StreamingResponse
 from sessiongraph.api.coordination import RunRecord
 from sessiongraph.api.deps import Api, ApiDep
 from sessiongraph.api.errors import Unprocessable, thread_not_found
-from sessiongraph.api.response_models import ERRORS, Run
+from sessiongraph.api.response_models import ERRORS, SSE, Run
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.run_errors import RunNotActive, RunNotFound
-from sessiongraph.api.run_options import RunLimits
-from sessiongraph.api.run_plan import build_plan, reject_stateless_resume, run_kwargs
+from sessiongraph.api.run_plan import reject_stateless_resume
+from sessiongraph.api.run_start import plan_run, start_run
 from sessiongraph.api.schemas import MAX_OFFSET, RunCreate
 from sessiongraph.api.serialize import iso, loads
 from sessiongraph.api.sse import error_response, sse_response
@@ -56,38 +56,17 @@ async def _thread_for_run(api: Api, thread_id: str, body: RunCreate) -> ThreadIn
 
 
 async def _create(api: Api, thread_id: str | None, body: RunCreate) -> RunRecord:
-    assistant_id = api.services.assistant.resolve(body.assistant_id)
     if thread_id is None:
         reject_stateless_resume(body)
     # Everything the body can get wrong is checked before anything (a thread) is written.
-    limits = RunLimits.from_settings(api.services.settings)
-    plan = build_plan(body, api.sessions.context, limits, api.sessions.node_names)
-    temporary = False
-    stateless = thread_id is None
-    if thread_id is None:
-        thread_id = str(uuid.uuid4())
-        info = await api.sessions.create_thread(thread_id, owner=api.caller.owner)
-        temporary = body.on_completion == "delete"
-    else:
-        info = await _thread_for_run(api, thread_id, body)
-    metadata = {
-        **(body.metadata or {}),
-        "assistant_id": assistant_id,
-        "graph_id": api.services.assistant.graph_id,
-    }
+    plan = plan_run(api, body)
+    if thread_id is not None:
+        return await start_run(api, await _thread_for_run(api, thread_id, body), body, plan=plan)
+    info = await api.sessions.create_thread(str(uuid.uuid4()), owner=api.caller.owner)
     try:
-        return await api.manager.start(
-            info,
-            plan,
-            assistant_id=assistant_id,
-            metadata=metadata,
-            kwargs=run_kwargs(body),
-            multitask_strategy=body.multitask_strategy,
-            temporary=temporary,
-        )
-    except Exception:
-        if stateless:  # a refused stateless run leaves nothing behind
-            await api.sessions.delete_thread(info.thread_id)
+        return await start_run(api, info, body, temporary=body.on_completion == "delete", plan=plan)
+    except Exception:  # a refused stateless run leaves nothing behind
+        await api.sessions.delete_thread(info.thread_id)
         raise
 
 
@@ -150,7 +129,7 @@ async def wait_run(api: ApiDep, thread_id: UUID, body: RunCreate) -> Response:
     return await _wait_response(api, run, _locations(run, False, "join"), body.on_disconnect == "cancel")
 
 
-@router.post("/threads/{thread_id}/runs/stream", summary="Run and stream its events (SSE)")
+@router.post("/threads/{thread_id}/runs/stream", summary="Run and stream its events (SSE)", responses=SSE)
 async def stream_run(api: ApiDep, thread_id: UUID, body: RunCreate) -> Response:
     """Stream the run: ``metadata`` first, then the requested modes, then ``end`` (or ``error``)."""
     run = await _create(api, str(thread_id), body)
@@ -171,7 +150,7 @@ async def stateless_wait(api: ApiDep, body: RunCreate) -> Response:
     return await _wait_response(api, run, _locations(run, True, "join"), body.on_disconnect == "cancel")
 
 
-@router.post("/runs/stream", summary="Stateless run, streamed")
+@router.post("/runs/stream", summary="Stateless run, streamed", responses=SSE)
 async def stateless_stream(api: ApiDep, body: RunCreate) -> Response:
     """A streamed run on a temporary thread."""
     run = await _create(api, None, body)
@@ -231,7 +210,7 @@ async def join_run(
     return await _wait_response(api, run, _locations(run, False, "join"), cancel_on_disconnect)
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Join a run's stream (SSE)")
+@router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Join a run's stream (SSE)", responses=SSE)
 async def join_stream(
     api: ApiDep,
     thread_id: UUID,

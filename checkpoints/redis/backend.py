@@ -40,6 +40,11 @@ class RedisBackend(Backend):
             store = await stack.enter_async_context(AsyncRedisStore.from_conn_string(url))
             yield cls(url, saver, store, RedisThreadRegistry(Redis.from_url(url)))
 
+    @property
+    def coordination_url(self) -> str | None:
+        """The same Redis: replicas that share the sessions share the runs too."""
+        return self.url
+
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         saver = self.checkpointer
         await saver.aprune(thread_ids, keep_last=keep_latest)
