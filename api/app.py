@@ -33,7 +33,7 @@ from sessiongraph.api.deps import Services
 from sessiongraph.api.doors.openai_errors import openai_error
 from sessiongraph.api.errors import install_error_handlers
 from sessiongraph.api.metrics import HttpMetricsMiddleware, Metrics
-from sessiongraph.api.middleware import BodyMiddleware
+from sessiongraph.api.middleware import BodyMiddleware, UnhandledErrorMiddleware
 from sessiongraph.api.ratelimit import RateLimiter
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.routes import (
@@ -89,6 +89,8 @@ def create_app(
                 metrics=metrics,
                 max_concurrent=settings.max_concurrent_runs,
                 max_queued=settings.max_queued_runs,
+                max_per_owner=settings.max_running_runs_per_owner,
+                max_queued_per_owner=settings.max_queued_runs_per_owner,
             )
             directory = AssistantDirectory(sessions)
             await directory.install(settings.assistants)
@@ -105,6 +107,12 @@ def create_app(
                 runs=starter,
                 crons=scheduler,
                 thread_events=events,
+                auth_failures=RateLimiter(
+                    settings.auth_failure_limit,
+                    settings.rate_limit_storage,
+                    namespace="sessiongraph-auth-failures",
+                    what="too many failed authentications from this address ({item})",
+                ),
             )
             sessions.on_threads_expired(manager.forget_threads)
             async with coordination.cancellation(manager.cancel_here):
@@ -125,7 +133,8 @@ def create_app(
         lifespan=lifespan,
         default_response_class=JSON,
     )
-    install_error_handlers(app, shapes={"/v1/": openai_error})
+    error_shapes = {"/v1/": openai_error}
+    install_error_handlers(app, shapes=error_shapes)
     for module in (
         system,
         assistants,
@@ -144,6 +153,10 @@ def create_app(
         threads_ws,
     ):
         app.include_router(module.router)
+    if settings.metrics_open_path:
+        app.add_api_route(settings.metrics_open_path, system.open_metrics, include_in_schema=False)
+    # Innermost: its 500 still gets CORS and metrics.
+    app.add_middleware(UnhandledErrorMiddleware, shapes=error_shapes)
     app.add_middleware(BodyMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,

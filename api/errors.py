@@ -108,7 +108,7 @@ def domain_detail(exc: Exception) -> str:
     if isinstance(exc, ThreadNotFound):
         return thread_not_found(exc.thread_id).detail
     if isinstance(exc, ThreadExists):
-        return f"Thread with ID {exc.thread_id} already exists; use if_exists='do_nothing'"
+        return thread_exists(exc.thread_id).detail
     if isinstance(exc, NoPendingInterrupt):
         return (
             f"thread {exc.thread_id} has no pending interrupt, so command.resume has nothing to resume; "
@@ -129,6 +129,11 @@ def domain_headers(exc: Exception) -> dict[str, str]:
 def thread_not_found(thread_id: str) -> NotFound:
     """The one 404 for a thread that does not exist or belongs to someone else."""
     return NotFound(f"Thread with ID {thread_id} not found; create it with POST /threads or check the id")
+
+
+def thread_exists(thread_id: str) -> Conflict:
+    """The one 409 for a taken thread id, the same whoever owns the thread (reference wording)."""
+    return Conflict(f"Thread with ID {thread_id} already exists")
 
 
 def json_error(status: int, detail: str, headers: Mapping[str, str] | None = None) -> Response:
@@ -154,6 +159,22 @@ ErrorShape = Callable[[int, str, Exception], tuple[int, Any]]
 """A door's own error body: (status, detail, exception) -> (status, JSON body)."""
 
 
+def shaped_error(
+    path: str,
+    exc: Exception,
+    status: int,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    shapes: Mapping[str, ErrorShape] | None = None,
+) -> Response:
+    """The error response for ``path``: a door's own shape (``shapes`` by path prefix) or ``{"detail"}``."""
+    for prefix, shape in (shapes or {}).items():
+        if path.startswith(prefix):
+            status, body = shape(status, detail, exc)
+            return Response(dumps(body), status, headers=dict(headers or {}), media_type="application/json")
+    return json_error(status, detail, headers)
+
+
 def install_error_handlers(app: FastAPI, shapes: Mapping[str, ErrorShape] | None = None) -> None:
     """Register the handlers that map exceptions to JSON error responses.
 
@@ -162,13 +183,7 @@ def install_error_handlers(app: FastAPI, shapes: Mapping[str, ErrorShape] | None
     """
 
     def respond(request: Request, exc: Exception, status: int, detail: str, headers: Any = None) -> Response:
-        for prefix, shape in (shapes or {}).items():
-            if request.url.path.startswith(prefix):
-                status, body = shape(status, detail, exc)
-                return Response(
-                    dumps(body), status, headers=dict(headers or {}), media_type="application/json"
-                )
-        return json_error(status, detail, headers)
+        return shaped_error(request.url.path, exc, status, detail, headers, shapes)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
@@ -188,7 +203,4 @@ def install_error_handlers(app: FastAPI, shapes: Mapping[str, ErrorShape] | None
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         return respond(request, exc, exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return respond(request, exc, 500, f"internal error ({type(exc).__name__}); see the server log")
+    # Anything else: UnhandledErrorMiddleware (api/middleware.py) answers 500 and keeps the connection.

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from sessiongraph.api.schemas import RunCreate, _Body
+from sessiongraph.api.schemas import MAX_OFFSET, MAX_TTL_MINUTES, MetadataFilter, RunCreate, _Body
 
 # --- assistants -----------------------------------------------------------------------------
 
@@ -42,7 +42,7 @@ class AssistantVersions(_Body):
 
     metadata: dict[str, Any] | None = None
     limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class AssistantLatest(_Body):
@@ -54,11 +54,11 @@ class AssistantLatest(_Body):
 class AssistantSearch(_Body):
     """``POST /assistants/search`` and ``/count``."""
 
-    metadata: dict[str, Any] | None = None
+    metadata: MetadataFilter = None
     graph_id: str | None = None
     name: str | None = None
     limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     sort_by: Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"] | None = None
     sort_order: Literal["asc", "desc"] | None = None
     select: list[str] | None = None
@@ -74,7 +74,9 @@ class StorePut(_Body):
     key: str = Field(min_length=1)
     value: dict[str, Any]
     index: Literal[False] | list[str] | None = None
-    ttl: float | None = Field(default=None, gt=0, description="Minutes until the item expires.")
+    ttl: float | None = Field(
+        default=None, gt=0, le=MAX_TTL_MINUTES, description="Minutes until the item expires."
+    )
 
 
 class StoreDelete(_Body):
@@ -88,9 +90,9 @@ class StoreSearch(_Body):
     """``POST /store/items/search``."""
 
     namespace_prefix: list[str] = Field(default_factory=list)
-    filter: dict[str, Any] | None = None
+    filter: MetadataFilter = None
     limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     query: str | None = None
     refresh_ttl: bool | None = None
 
@@ -102,7 +104,7 @@ class StoreNamespaces(_Body):
     suffix: list[str] | None = None
     max_depth: int | None = Field(default=None, ge=1)
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 # --- crons ----------------------------------------------------------------------------------
@@ -145,7 +147,7 @@ class CronSearch(_Body):
     enabled: bool | None = None
     metadata: dict[str, Any] | None = None
     limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     sort_by: str | None = None
     sort_order: Literal["asc", "desc"] | None = None
     select: list[str] | None = None

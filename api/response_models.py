@@ -112,6 +112,37 @@ SSE: dict[int | str, dict[str, Any]] = {
 }
 """The ``responses`` entry of the streaming routes."""
 
+
+class SelectedThread(_Doc):
+    """A Thread as ``POST /threads/search`` answers it: only the fields named in ``select`` when given."""
+
+    thread_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    state_updated_at: str | None = None
+    metadata: dict[str, Any] | None = None
+    status: str | None = None
+    config: dict[str, Any] | None = None
+    values: Any = None
+    interrupts: dict[str, list[Any]] | None = None
+    error: Any = None
+
+
+class SelectedAssistant(_Doc):
+    """An Assistant as ``POST /assistants/search`` answers it: only the ``select``-ed fields when given."""
+
+    assistant_id: str | None = None
+    graph_id: str | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    name: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    version: int | None = None
+    description: str | None = None
+
+
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorDetail, "description": description}
     for status, description in (

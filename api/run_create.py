@@ -17,6 +17,7 @@ from sessiongraph.api.errors import thread_not_found
 from sessiongraph.api.executor import RunPlan
 from sessiongraph.api.ratelimit import RateLimiter
 from sessiongraph.api.run_manager import RunManager
+from sessiongraph.api.run_options import RunLimits
 from sessiongraph.api.run_plan import build_plan, reject_stateless_resume, run_kwargs
 from sessiongraph.api.schemas import RunCreate
 from sessiongraph.checkpoints import ThreadInfo
@@ -100,6 +101,8 @@ class RunStarter:
         plan = build_plan(
             body,
             lambda ctx: self.sessions.context(ctx, strict=False),
+            RunLimits.from_settings(self.sessions.settings),
+            self.sessions.node_names,
             assistant_config=assistant.get("config") or {},
             assistant_context=assistant.get("context") or {},
         )

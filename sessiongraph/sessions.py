@@ -25,8 +25,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Literal, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
@@ -146,6 +146,11 @@ class Sessions:
     def graph_id(self) -> str:
         """The compiled graph's name (the Agent Protocol's ``graph_id``)."""
         return self.graph.name
+
+    @property
+    def node_names(self) -> frozenset[str]:
+        """The graph's node names (what ``Command(goto=...)`` and ``as_node`` may name)."""
+        return frozenset(name for name in self.graph.nodes if not name.startswith("__"))
 
     @property
     def backend_name(self) -> str:
@@ -366,17 +371,29 @@ class Sessions:
         config: RunnableConfig | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> list[StateSnapshot]:
-        """The thread's checkpoints, newest first (``config`` narrows to a namespace or checkpoint)."""
+        """The thread's checkpoints, newest first (``config`` narrows to a namespace or checkpoint).
+
+        ``metadata`` keeps the checkpoints whose metadata has those keys with those values. It is
+        matched here rather than by the checkpointer, whose filters splice keys into their
+        queries (and refuse keys with spaces or quotes): any key works, on every backend.
+        """
         before_config = thread_config(thread_id, before) if before else None
-        return [
-            s
-            async for s in self.graph.aget_state_history(
-                config or thread_config(thread_id),
-                filter=dict(metadata) if metadata else None,
-                limit=limit,
-                before=before_config,
-            )
-        ]
+        wanted = dict(metadata or {})
+        found: list[StateSnapshot] = []
+        history = cast(
+            AsyncGenerator[StateSnapshot, None],
+            self.graph.aget_state_history(
+                config or thread_config(thread_id), limit=None if wanted else limit, before=before_config
+            ),
+        )
+        async with contextlib.aclosing(history):
+            async for snapshot in history:
+                meta: dict[str, Any] = dict(snapshot.metadata or {})
+                if all(key in meta and meta[key] == value for key, value in wanted.items()):
+                    found.append(snapshot)
+                    if limit is not None and len(found) >= limit:
+                        break
+        return found
 
     async def fork(
         self,

@@ -138,6 +138,63 @@ class Settings(BaseSettings):
     max_concurrent_runs: int = Field(default=16, gt=0, description="Runs executing at once, server-wide.")
     max_queued_runs: int = Field(default=64, ge=0, description="Runs waiting for a slot before 503.")
     heartbeat_s: float = Field(default=5.0, gt=0, description="Seconds between SSE heartbeat comments.")
+    max_running_runs_per_owner: int = Field(
+        default=4,
+        gt=0,
+        description=(
+            "Runs of one owner (one client address without auth) executing at once on this server; "
+            "the owner's further runs wait, so one owner cannot hold every run slot."
+        ),
+    )
+    max_queued_runs_per_owner: int = Field(
+        default=16,
+        ge=0,
+        description="Runs of one owner waiting for a slot; beyond it that owner's new runs answer 503.",
+    )
+    auth_failure_limit: str = Field(
+        default="20/minute",
+        description=(
+            "Failed authentications allowed per client address ('limits' notation); beyond it every "
+            "request from that address answers 429 with Retry-After until the window passes."
+        ),
+    )
+    metrics_key: str | None = Field(
+        default=None,
+        description=(
+            "With auth on, /metrics needs an API key; a scraper may send this key instead "
+            "(Authorization: Bearer <metrics_key>), so it needs no owner."
+        ),
+    )
+    metrics_open_path: str | None = Field(
+        default=None,
+        description=(
+            "Also serve the metrics without any key at this path (e.g. /internal/metrics), for a "
+            "scraper on a network that only it can reach. None: no such path."
+        ),
+    )
+
+    # --- per-run maximums (a request beyond one answers 422 naming the limit) ------------
+    max_recursion_limit: int = Field(
+        default=200, gt=0, description="Largest config.recursion_limit a run may ask for."
+    )
+    default_recursion_limit: int = Field(
+        default=100,
+        gt=0,
+        description=(
+            "The recursion_limit of a run that asks for none (LangGraph's own default is about 10,000 "
+            "steps; a turn at the largest replan and tool-round budgets takes under 100)."
+        ),
+    )
+    max_replans_limit: int = Field(default=10, ge=0, description="Largest context.max_replans.")
+    max_tool_rounds_limit: int = Field(default=20, ge=0, description="Largest context.max_tool_rounds.")
+    max_message_chars: int = Field(
+        default=100_000, gt=0, description="Longest text of one input message, in characters."
+    )
+    max_input_messages: int = Field(default=200, gt=0, description="Most messages in one run's input.")
+    tool_timeout_s: float = Field(default=30.0, gt=0, description="Time limit of one tool call.")
+    tool_max_output_chars: int = Field(
+        default=20_000, gt=0, description="Longest tool result kept (longer ones are cut)."
+    )
     cors_origins: list[str] = Field(
         default_factory=lambda: [
             "https://smith.langchain.com",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Path, Query
 from starlette.responses import Response
 
 from sessiongraph.api.assistant import assistant_json, require_uuid
@@ -25,6 +25,10 @@ from sessiongraph.checkpoints import ThreadQuery
 from sessiongraph.checkpoints.assistants import AssistantQuery
 
 router = APIRouter(prefix="/assistants", tags=["assistants"], responses=ERRORS)
+
+AssistantId = Annotated[
+    str, Path(min_length=1, max_length=200, description="An assistant UUID or the graph id ('agent').")
+]
 
 
 def _config_and_context(
@@ -107,13 +111,13 @@ async def count(api: ApiDep, body: Annotated[AssistantSearch | None, Body()] = N
 
 
 @router.get("/{assistant_id}", summary="Get an assistant", response_model=Assistant)
-async def get(api: ApiDep, assistant_id: str) -> Response:
+async def get(api: ApiDep, assistant_id: AssistantId) -> Response:
     """The assistant (its UUID, or the graph id for the system assistant)."""
     return JSON(assistant_json(await api.services.assistants.get(assistant_id)))
 
 
 @router.patch("/{assistant_id}", summary="Update an assistant (a new version)", response_model=Assistant)
-async def patch(api: ApiDep, assistant_id: str, body: AssistantPatch) -> Response:
+async def patch(api: ApiDep, assistant_id: AssistantId, body: AssistantPatch) -> Response:
     """Given fields replace the current ones, ``metadata`` is merged; the result is a new version."""
     current = await api.services.assistants.get(assistant_id)
     api.services.assistants.check_graph(body.graph_id)
@@ -132,7 +136,7 @@ async def patch(api: ApiDep, assistant_id: str, body: AssistantPatch) -> Respons
 
 
 @router.delete("/{assistant_id}", status_code=204, summary="Delete an assistant")
-async def delete(api: ApiDep, assistant_id: str, delete_threads: bool = False) -> Response:
+async def delete(api: ApiDep, assistant_id: AssistantId, delete_threads: bool = False) -> Response:
     """Interrupt its runs, delete it with its versions and crons (``delete_threads``: and its threads)."""
     aid = (await api.services.assistants.get(assistant_id))["assistant_id"]
     busy = ThreadQuery(status="busy", owner=api.caller.owner, limit=2**31)
@@ -153,7 +157,7 @@ async def delete(api: ApiDep, assistant_id: str, delete_threads: bool = False) -
     "/{assistant_id}/versions", summary="List an assistant's versions", response_model=list[Assistant]
 )
 async def versions(
-    api: ApiDep, assistant_id: str, body: Annotated[AssistantVersions | None, Body()] = None
+    api: ApiDep, assistant_id: AssistantId, body: Annotated[AssistantVersions | None, Body()] = None
 ) -> Response:
     """Every version, newest first."""
     body = body or AssistantVersions()
@@ -169,7 +173,7 @@ async def versions(
 
 
 @router.post("/{assistant_id}/latest", summary="Make a version current", response_model=Assistant)
-async def latest(api: ApiDep, assistant_id: str, body: AssistantLatest) -> Response:
+async def latest(api: ApiDep, assistant_id: AssistantId, body: AssistantLatest) -> Response:
     """Roll the assistant to ``version``."""
     current = await api.services.assistants.get(assistant_id)
     return JSON(
@@ -178,13 +182,13 @@ async def latest(api: ApiDep, assistant_id: str, body: AssistantLatest) -> Respo
 
 
 @router.get("/{assistant_id}/graph", summary="Get the assistant's graph")
-async def graph(api: ApiDep, assistant_id: str, xray: str = Query(default="false")) -> Response:
+async def graph(api: ApiDep, assistant_id: AssistantId, xray: str = Query(default="false")) -> Response:
     """Nodes and edges; ``xray`` (``true`` or a depth) includes subgraphs."""
     await api.services.assistants.get(assistant_id)
     depth: bool | int
     if xray.lower() in ("true", "false"):
         depth = xray.lower() == "true"
-    elif xray.isdigit() and int(xray) > 0:
+    elif xray.isascii() and xray.isdigit() and len(xray) <= 3 and int(xray) > 0:
         depth = int(xray)
     else:
         raise Unprocessable("xray must be true, false or a positive integer")
@@ -192,21 +196,21 @@ async def graph(api: ApiDep, assistant_id: str, xray: str = Query(default="false
 
 
 @router.get("/{assistant_id}/schemas", summary="Get the assistant's schemas")
-async def schemas(api: ApiDep, assistant_id: str) -> Response:
+async def schemas(api: ApiDep, assistant_id: AssistantId) -> Response:
     """Input, output, state, config and context JSON schemas."""
     found = await api.services.assistants.get(assistant_id)
     return JSON({"graph_id": found["graph_id"], **api.services.assistants.schemas})
 
 
 @router.get("/{assistant_id}/subgraphs", summary="Get the assistant's subgraphs")
-async def subgraphs(api: ApiDep, assistant_id: str, recurse: bool = False) -> Response:
+async def subgraphs(api: ApiDep, assistant_id: AssistantId, recurse: bool = False) -> Response:
     """Schemas of the graph's subgraphs by namespace (``{}`` for the agent graph)."""
     await api.services.assistants.get(assistant_id)
     return JSON(await api.sessions.subgraph_schemas(None, recurse))
 
 
 @router.get("/{assistant_id}/subgraphs/{namespace}", summary="Get one subgraph of the assistant")
-async def subgraph(api: ApiDep, assistant_id: str, namespace: str, recurse: bool = False) -> Response:
+async def subgraph(api: ApiDep, assistant_id: AssistantId, namespace: str, recurse: bool = False) -> Response:
     """The subgraph at ``namespace`` (``{}`` when there is none)."""
     await api.services.assistants.get(assistant_id)
     return JSON(await api.sessions.subgraph_schemas(namespace, recurse))

@@ -13,10 +13,11 @@ from starlette.responses import Response, StreamingResponse
 
 from sessiongraph.api.coordination import RunRecord
 from sessiongraph.api.deps import Api, ApiDep
+from sessiongraph.api.errors import Unprocessable
 from sessiongraph.api.response_models import ERRORS, SSE, Run
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.run_errors import RunNotActive, RunNotFound
-from sessiongraph.api.schemas import RunCreate
+from sessiongraph.api.schemas import MAX_OFFSET, RunCreate
 from sessiongraph.api.serialize import iso, loads
 from sessiongraph.api.sse import error_response, sse_response
 
@@ -153,7 +154,7 @@ async def list_runs(
     api: ApiDep,
     thread_id: UUID,
     limit: int = Query(default=10, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     status: str | None = None,
 ) -> Response:
     """Runs, newest first."""
@@ -217,7 +218,11 @@ def _join_modes(raw: list[str] | None) -> frozenset[str] | None:
     for item in raw or []:
         item = item.strip()
         if item.startswith("["):
-            values += [str(v) for v in loads(item)]
+            try:
+                parsed = loads(item)
+            except ValueError:  # orjson.JSONDecodeError
+                raise Unprocessable(f"stream_mode {item!r} is not a JSON list of stream modes") from None
+            values += [str(v) for v in parsed]
         elif item:
             values.append(item)
     return frozenset(values) if values else None

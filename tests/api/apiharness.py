@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +20,7 @@ import anyio
 import uvicorn
 from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.tools import BaseTool
 from langgraph_sdk.client import LangGraphClient
 from pydantic import Field
 from support.messages import say
@@ -100,11 +101,16 @@ class FakeClock:
         self.now += seconds
 
 
-def start_server(settings: Settings, clock: FakeClock | None = None) -> LiveServer:
-    """Start uvicorn on an ephemeral loopback port and wait (bounded) until it accepts requests."""
+def start_server(
+    settings: Settings,
+    clock: FakeClock | None = None,
+    tools: Sequence[BaseTool | Callable[..., Any]] = (),
+) -> LiveServer:
+    """Start uvicorn on an ephemeral loopback port and wait (bounded) until it accepts requests;
+    ``clock`` drives the cron scheduler, ``tools`` are added to the graph's built-in tools."""
     model = ScriptedModel()
     config = uvicorn.Config(
-        create_app(settings, model=model, clock=clock),
+        create_app(settings, model=model, clock=clock, tools=list(tools)),
         host="127.0.0.1",
         port=0,
         log_level="warning",
@@ -139,9 +145,13 @@ def server_settings(checkpoint_url: str, **overrides: Any) -> Settings:
 
 
 @contextmanager
-def running(settings: Settings, clock: FakeClock | None = None) -> Iterator[LiveServer]:
-    """A live server for ``settings`` (cron clock ``clock``), stopped on exit."""
-    live = start_server(settings, clock)
+def running(
+    settings: Settings,
+    clock: FakeClock | None = None,
+    tools: Sequence[BaseTool | Callable[..., Any]] = (),
+) -> Iterator[LiveServer]:
+    """A live server for ``settings`` (cron clock ``clock``, extra ``tools``), stopped on exit."""
+    live = start_server(settings, clock, tools)
     try:
         yield live
     finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any
 
@@ -14,15 +14,18 @@ from langgraph_sdk.client import LangGraphClient
 
 @pytest.fixture
 def make_server(sqlite_url: str) -> Iterator[Callable[..., LiveServer]]:
-    """``make_server(checkpoint_url=sqlite_url, clock=None, **settings)`` starts a live server with
-    setting overrides (no auth unless overridden; ``clock`` drives its cron scheduler); all are
-    stopped at the end of the test."""
+    """``make_server(checkpoint_url=sqlite_url, clock=None, tools=(), **settings)`` starts a live
+    server with setting overrides (no auth unless overridden; ``clock`` drives its cron scheduler;
+    ``tools`` are added to the graph's); all are stopped at the end of the test."""
     with ExitStack() as servers:
 
         def make(
-            checkpoint_url: str = sqlite_url, clock: FakeClock | None = None, **overrides: Any
+            checkpoint_url: str = sqlite_url,
+            clock: FakeClock | None = None,
+            tools: Sequence[Any] = (),
+            **overrides: Any,
         ) -> LiveServer:
-            return servers.enter_context(running(server_settings(checkpoint_url, **overrides), clock))
+            return servers.enter_context(running(server_settings(checkpoint_url, **overrides), clock, tools))
 
         yield make
 
