@@ -34,7 +34,7 @@ from sessiongraph.api.metrics import HttpMetricsMiddleware, Metrics
 from sessiongraph.api.middleware import BodyMiddleware
 from sessiongraph.api.ratelimit import RateLimiter
 from sessiongraph.api.responses import JSON
-from sessiongraph.api.routes import assistants, runs, state, system, threads
+from sessiongraph.api.routes import assistants, memory, runs, state, system, threads
 from sessiongraph.api.run_manager import RunManager
 from sessiongraph.sessions import Sessions
 from sessiongraph.settings import Settings, get_settings
@@ -93,7 +93,7 @@ def create_app(
         default_response_class=JSON,
     )
     install_error_handlers(app)
-    for module in (system, assistants, threads, state, runs):
+    for module in (system, assistants, threads, state, runs, memory):
         app.include_router(module.router)
     app.add_middleware(BodyMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(

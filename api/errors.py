@@ -29,6 +29,7 @@ from sessiongraph.api.run_errors import (
 from sessiongraph.api.serialize import dumps
 from sessiongraph.checkpoints import ThreadExists, ThreadNotFound
 from sessiongraph.lifecycle import NoPendingInterrupt
+from sessiongraph.memory import PinError
 
 log = logging.getLogger("sessiongraph.api")
 
@@ -92,6 +93,7 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     RunCapacityExceeded: 503,
     InvalidUpdateError: 400,
     EmptyInputError: 400,
+    PinError: 404,
 }
 """Domain error -> HTTP status. The detail is the error's message (see :func:`domain_detail`)."""
 

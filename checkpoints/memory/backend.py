@@ -31,7 +31,7 @@ class MemoryBackend(Backend):
         """See :meth:`Backend.open`."""
         saver = InMemorySaver()
         registry = MemoryThreadRegistry(max_threads=options.memory_max_threads, on_evict=saver.adelete_thread)
-        yield cls(url, saver, InMemoryStore(), registry)
+        yield cls(url, saver, InMemoryStore(index=options.store_index), registry)
 
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         for thread_id in thread_ids:

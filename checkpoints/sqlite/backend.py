@@ -12,6 +12,7 @@ the length of the thread's rows (serialized checkpoint, metadata and write value
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -64,6 +65,25 @@ async def incremental_vacuum(conn: aiosqlite.Connection) -> int:
         return int((await cursor.fetchone() or (0,))[0])
 
 
+async def vector_search_unavailable(conn: aiosqlite.Connection) -> str | None:
+    """Why the SQLite store cannot index vectors on this Python (``None``: it can).
+
+    ``AsyncSqliteStore`` loads the sqlite-vec extension, which needs a ``sqlite3`` module built
+    with loadable extensions (Debian's is; some pyenv and macOS builds are not).
+    """
+    try:
+        import sqlite_vec
+
+        await conn.enable_load_extension(True)
+        await conn.load_extension(sqlite_vec.loadable_path())
+        await conn.enable_load_extension(False)
+    except ImportError:
+        return "the sqlite-vec package is not installed"
+    except (AttributeError, sqlite3.Error) as exc:
+        return f"this Python's sqlite3 cannot load the sqlite-vec extension ({type(exc).__name__}: {exc})"
+    return None
+
+
 class SqliteBackend(Backend):
     """``sqlite://`` (see the module docstring)."""
 
@@ -98,9 +118,15 @@ class SqliteBackend(Backend):
             connections += [connections[0]] * (3 - len(connections))
             saver = AsyncSqliteSaver(connections[0])
             await saver.setup()
-            store = AsyncSqliteStore(connections[1])
+            unavailable = None
+            index = options.store_index
+            if index is not None and (unavailable := await vector_search_unavailable(connections[1])):
+                index = None
+            store = AsyncSqliteStore(connections[1], index=index)
             await store.setup()
-            yield cls(url, saver, store, SqliteThreadRegistry(connections[2]), path)
+            backend = cls(url, saver, store, SqliteThreadRegistry(connections[2]), path)
+            backend.index_unavailable = unavailable
+            yield backend
 
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         saver = self.checkpointer
