@@ -19,6 +19,7 @@ from pathlib import Path
 import aiosqlite
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.store.sqlite.aio import AsyncSqliteStore
+from langgraph.store.sqlite.base import SqliteIndexConfig
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions, BackendURLError
 from sessiongraph.checkpoints.sqlite.registry import SqliteThreadRegistry
@@ -119,9 +120,14 @@ class SqliteBackend(Backend):
             saver = AsyncSqliteSaver(connections[0])
             await saver.setup()
             unavailable = None
-            index = options.store_index
-            if index is not None and (unavailable := await vector_search_unavailable(connections[1])):
-                index = None
+            index: SqliteIndexConfig | None = None
+            if options.store_index is not None:
+                unavailable = await vector_search_unavailable(connections[1])
+                if unavailable is None:
+                    # AsyncSqliteStore reads the embedded fields from "text_fields", not from the
+                    # "fields" of langgraph's IndexConfig (without it, it embeds the whole value).
+                    fields = list(options.store_index.get("fields") or ["$"])
+                    index = SqliteIndexConfig(**options.store_index, text_fields=fields)  # type: ignore[typeddict-unknown-key]
             store = AsyncSqliteStore(connections[1], index=index)
             await store.setup()
             backend = cls(url, saver, store, SqliteThreadRegistry(connections[2]), path)
