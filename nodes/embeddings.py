@@ -71,19 +71,29 @@ def _model_file() -> Path:
 class OfflineEmbeddings(Embeddings):
     """all-MiniLM-L6-v2 (int8 ONNX) on the CPU: mean pooling and L2 normalisation, 384 dims.
 
-    Loads lazily (about 0.3 s, once per process; instances share the session); thread-safe.
+    Loads lazily (about 0.3 s, once per process; instances share the session); thread-safe. The
+    newest :data:`CACHE_SIZE` vectors are kept: a turn's message is embedded once as recall's
+    query and found again when summarization archives it.
     """
 
     dims = OFFLINE_DIMS
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """One vector per text."""
-        runner = _runner()
-        return [runner.encode(text) for text in texts]
+        return [list(_cached_vector(str(text))) for text in texts]
 
     def embed_query(self, text: str) -> list[float]:
         """The vector of one query (the same computation as a document)."""
-        return _runner().encode(text)
+        # str(): message texts are a str subclass, which lru_cache would key apart from equal strs.
+        return list(_cached_vector(str(text)))
+
+
+CACHE_SIZE = 4096
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _cached_vector(text: str) -> tuple[float, ...]:
+    return tuple(_runner().encode(text))
 
 
 class _OnnxRunner:
@@ -116,7 +126,8 @@ class _OnnxRunner:
         hidden = self.session.run(None, feeds)[0][0]
         pooled = (hidden * mask[0][:, None]).sum(axis=0) / max(1, int(mask.sum()))
         norm = float(np.linalg.norm(pooled)) or 1.0
-        return [float(x) for x in (pooled / norm).astype(np.float32)]
+        vector: list[float] = (pooled / norm).astype(np.float32).tolist()
+        return vector
 
 
 _lock = threading.Lock()

@@ -134,9 +134,24 @@ def to_passages(
 
 async def archive(store: BaseStore, scope: MemoryScope, passages: Sequence[Passage]) -> None:
     """Write passages to the thread's archive in one batch (embedded by the store's index)."""
-    ops = [PutOp(scope.namespace(ARCHIVE_ROOT), p["message_id"], _stored(p), index=None) for p in passages]
+    namespace = scope.namespace(ARCHIVE_ROOT)
+    ops = [
+        PutOp(namespace, p["message_id"], _stored(p), index=None if worth_indexing(p) else False)
+        for p in passages
+    ]
     if ops:
         await store.abatch(ops)
+
+
+def worth_indexing(passage: Passage) -> bool:
+    """Whether recall should find a passage by meaning: what the user and the assistant said.
+
+    Tool calls and tool results are archived but not embedded (most of the embedding time of a
+    tool-using turn): the assistant's reply states what they produced, and that reply is indexed.
+    """
+    return passage["role"] == "user" or (
+        passage["role"] == "assistant" and not passage["text"].startswith("[tool calls:")
+    )
 
 
 def rule_pins(passages: Sequence[Passage], patterns: Sequence[str]) -> list[Pin]:
@@ -191,7 +206,8 @@ async def search_archive(
         items = await store.asearch(
             scope.prefix(ARCHIVE_ROOT, cross_thread), query=query, limit=limit + len(exclude_ids) + 4
         )
-        ranked = [i for i in items if i.score is None or i.score >= min_score]
+        # Items archived without an index come back unscored: they are not matches.
+        ranked = [i for i in items if i.score is not None and i.score >= min_score]
         return "semantic", fit(_passages(ranked, exclude_ids), limit, max_tokens, count)
     window = {"turn": {"$gte": latest_turn - RECENCY_WINDOW}} if latest_turn is not None else None
     items = await store.asearch(scope.namespace(ARCHIVE_ROOT), filter=window, limit=SCAN_PAGE)
