@@ -19,6 +19,10 @@ Guarantees (each covered by property tests in ``tests/nodes/test_summarize_prope
 4. Bookkeeping is a counter (``summarized_messages``), never a list of removed ids.
 5. If the summarizing model call fails or returns nothing usable, history is left untouched (no
    error text is written anywhere); the turn goes on and answers, and the next turn tries again.
+6. With a store (the graph's), every folded message is archived in the thread's memory namespace
+   with its turn number before it leaves the state, and a user message a pin rule matches
+   (``Settings.pin_patterns``) is pinned (:mod:`sessiongraph.nodes.memory`); if archiving fails,
+   nothing is folded. The state keeps only the ``archived_turns`` counter, no copy.
 
 The summary is extended, not rewritten from scratch: the model gets the previous summary and the
 folded transcript and returns the updated summary, which every node then receives as context

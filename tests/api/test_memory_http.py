@@ -20,7 +20,8 @@ async def test_recall_pins_and_stats_over_http(make_server: Callable[..., LiveSe
         for text in ("My daughter's name is Lina.", *(FILLER.format(n) for n in range(5))):
             await client.runs.wait(tid, AGENT, input=say(text), context=SMALL)
 
-        memory = await client.http.get(f"/threads/{tid}/memory?query=What is my daughter's name%3F&limit=2")
+        query = {"query": "What is my daughter's name?", "limit": 2}
+        memory = await client.http.get(f"/threads/{tid}/memory", params=query)
         assert memory["mode"] == "semantic" and memory["query"] == "What is my daughter's name?"
         assert len(memory["recalled"]) <= 2
         assert memory["recalled"][0]["text"] == "My daughter's name is Lina."

@@ -10,6 +10,7 @@ from sessiongraph.nodes.embeddings import (
     OFFLINE_DIMS,
     EmbeddingsConfigError,
     OfflineEmbeddings,
+    _cached_vector,
     index_config,
 )
 from sessiongraph.settings import Settings
@@ -26,7 +27,8 @@ def test_vectors_are_normalised_deterministic_and_semantic() -> None:
     )
     assert len(fact) == OFFLINE_DIMS
     assert math.isclose(math.sqrt(cosine(fact, fact)), 1.0, rel_tol=1e-4)
-    # The same text gives the same vector, as a query or a document, alone or in a batch.
+    # The same text gives the same vector, as a query or a document, computed again or cached.
+    _cached_vector.cache_clear()
     assert embedder.embed_query("What is my daughter called?") == question
     assert cosine(fact, question) > 0.5 > cosine(fact, unrelated) + 0.2
 
