@@ -77,9 +77,12 @@ class Backend(abc.ABC):
         info = await self.registry.get(thread_id)
         await self.checkpointer.adelete_thread(thread_id)
         if info is not None:
-            for listener in self._delete_listeners:
-                await listener(thread_id, info)
+            await self._thread_deleted(info)
         return await self.registry.delete(thread_id)
+
+    async def _thread_deleted(self, info: ThreadInfo) -> None:
+        for listener in self._delete_listeners:
+            await listener(info.thread_id, info)
 
     def on_thread_deleted(self, listener: DeleteListener) -> None:
         """Call ``listener(thread_id, info)`` whenever a thread is deleted (by a caller, a prune or

@@ -16,6 +16,7 @@ from langgraph.store.memory import InMemoryStore
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions
 from sessiongraph.checkpoints.memory.registry import MemoryThreadRegistry
+from sessiongraph.checkpoints.registry import ThreadInfo
 from sessiongraph.checkpoints.stats import StorageStats
 
 
@@ -30,8 +31,15 @@ class MemoryBackend(Backend):
     async def open(cls, url: str, options: BackendOptions) -> AsyncIterator[MemoryBackend]:
         """See :meth:`Backend.open`."""
         saver = InMemorySaver()
-        registry = MemoryThreadRegistry(max_threads=options.memory_max_threads, on_evict=saver.adelete_thread)
-        yield cls(url, saver, InMemoryStore(index=options.store_index), registry)
+        registry = MemoryThreadRegistry(max_threads=options.memory_max_threads)
+        backend = cls(url, saver, InMemoryStore(index=options.store_index), registry)
+        registry.on_evict = backend._evicted
+        yield backend
+
+    async def _evicted(self, info: ThreadInfo) -> None:
+        # An evicted thread is gone like a deleted one: checkpoints and what else was kept for it.
+        await self.checkpointer.adelete_thread(info.thread_id)
+        await self._thread_deleted(info)
 
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         for thread_id in thread_ids:

@@ -7,7 +7,7 @@ import pytest
 
 from sessiongraph import Context, Sessions
 from sessiongraph.memory import PinError
-from sessiongraph.nodes.memory import ARCHIVE_ROOT, MemoryScope, count_items
+from sessiongraph.nodes.memory import ARCHIVE_ROOT, PINS_ROOT, MemoryScope, count_items
 from sessiongraph.settings import Settings
 
 SMALL = Context(summary_trigger_tokens=300, summary_keep_tokens=120, summary_max_tokens=120)
@@ -66,3 +66,14 @@ async def test_memory_on_each_backend(backend_url: str, caplog: pytest.LogCaptur
         assert await count_items(sessions.memory.store, MemoryScope(ada, "ada"), ARCHIVE_ROOT) == 0
     finally:
         await sessions_cm.__aexit__(None, None, None)
+
+
+async def test_an_evicted_memory_thread_takes_its_memory_along() -> None:
+    settings = Settings(checkpoint_url="memory://", model="offline", memory_max_threads=1)
+    async with Sessions.open("memory://", settings=settings) as sessions:
+        first = (await sessions.create_thread(owner="ada")).thread_id
+        await sessions.pin(first, text="Ada is vegetarian.")
+        assert (await sessions.thread_stats(first)).pinned_items == 1
+        await sessions.create_thread(owner="ada")  # over the cap: the idle first thread is evicted
+        assert await sessions.find_thread(first) is None
+        assert await count_items(sessions.memory.store, MemoryScope(first, "ada"), PINS_ROOT) == 0
