@@ -26,16 +26,37 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 from starlette.middleware.cors import CORSMiddleware
 
-from sessiongraph.api.assistant import SystemAssistant
+from sessiongraph.api.assistant import AssistantDirectory, declared_id
 from sessiongraph.api.coordination import open_coordination
+from sessiongraph.api.cron_scheduler import Clock, CronScheduler
 from sessiongraph.api.deps import Services
+from sessiongraph.api.doors.openai_errors import openai_error
 from sessiongraph.api.errors import install_error_handlers
 from sessiongraph.api.metrics import HttpMetricsMiddleware, Metrics
 from sessiongraph.api.middleware import BodyMiddleware
 from sessiongraph.api.ratelimit import RateLimiter
 from sessiongraph.api.responses import JSON
-from sessiongraph.api.routes import assistants, memory, runs, state, system, threads
+from sessiongraph.api.routes import (
+    a2a,
+    assistants,
+    crons,
+    memory,
+    openai_chat,
+    openai_conversations,
+    openai_responses,
+    run_batch,
+    runs,
+    state,
+    store,
+    system,
+    thread_events,
+    thread_extras,
+    threads,
+    threads_ws,
+)
+from sessiongraph.api.run_create import RunStarter
 from sessiongraph.api.run_manager import RunManager
+from sessiongraph.api.thread_events import ThreadEventHub
 from sessiongraph.sessions import Sessions
 from sessiongraph.settings import Settings, get_settings
 
@@ -47,10 +68,12 @@ def create_app(
     *,
     model: BaseChatModel | None = None,
     tools: Sequence[BaseTool | Callable[..., Any]] | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """Build the API app on ``settings`` (default: the process settings).
 
-    ``model`` and ``tools`` are passed to the graph (tests inject a chat model this way).
+    ``model`` and ``tools`` are passed to the graph (tests inject a chat model this way);
+    ``clock`` is the cron scheduler's time source (tests move it forward).
     """
     settings = settings or get_settings()
     metrics = Metrics()
@@ -59,7 +82,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
             Sessions.open(settings=settings, model=model, tools=tools) as sessions,
-            open_coordination(settings) as coordination,
+            open_coordination(settings, sessions.coordination_url) as coordination,
         ):
             manager = RunManager(
                 sessions,
@@ -68,20 +91,31 @@ def create_app(
                 max_concurrent=settings.max_concurrent_runs,
                 max_queued=settings.max_queued_runs,
             )
+            directory = AssistantDirectory(sessions)
+            await directory.install(settings.assistants)
+            starter = RunStarter(sessions, manager, directory, _assistant_limits(settings, sessions.graph_id))
+            events = ThreadEventHub(sessions, starter)
+            scheduler = CronScheduler(sessions.crons, starter, tick_s=settings.cron_tick_s, clock=clock)
             app.state.services = Services(
                 settings=settings,
                 sessions=sessions,
                 manager=manager,
                 metrics=metrics,
                 limiter=RateLimiter(settings.rate_limit, settings.rate_limit_storage),
-                assistant=SystemAssistant(sessions),
+                assistants=directory,
+                runs=starter,
+                crons=scheduler,
+                thread_events=events,
             )
             sessions.on_threads_expired(manager.forget_threads)
             async with coordination.cancellation(manager.cancel_here):
                 sessions.start_ttl_sweeper()
+                scheduler.start()
                 try:
                     yield
                 finally:
+                    await scheduler.stop()
+                    await events.aclose()
                     await sessions.stop_ttl_sweeper()
                     await manager.aclose()
 
@@ -92,8 +126,25 @@ def create_app(
         lifespan=lifespan,
         default_response_class=JSON,
     )
-    install_error_handlers(app)
-    for module in (system, assistants, threads, state, runs, memory):
+    install_error_handlers(app, shapes={"/v1/": openai_error})
+    for module in (
+        system,
+        assistants,
+        threads,
+        thread_extras,
+        thread_events,
+        state,
+        runs,
+        run_batch,
+        crons,
+        store,
+        openai_chat,
+        openai_responses,
+        openai_conversations,
+        a2a,
+        threads_ws,
+        memory,
+    ):
         app.include_router(module.router)
     app.add_middleware(BodyMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
@@ -107,3 +158,12 @@ def create_app(
     )
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     return app
+
+
+def _assistant_limits(settings: Settings, graph_id: str) -> dict[str, RateLimiter]:
+    """A limiter per declared assistant that has a ``rate_limit``."""
+    return {
+        declared_id(graph_id, spec): RateLimiter(spec.rate_limit, settings.rate_limit_storage)
+        for spec in settings.assistants
+        if spec.rate_limit
+    }

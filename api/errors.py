@@ -9,7 +9,7 @@ Layers below HTTP (the session facade, the run manager) raise domain errors only
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,6 +28,8 @@ from sessiongraph.api.run_errors import (
 )
 from sessiongraph.api.serialize import dumps
 from sessiongraph.checkpoints import ThreadExists, ThreadNotFound
+from sessiongraph.checkpoints.assistants import AssistantExists, AssistantNotFound
+from sessiongraph.checkpoints.crons import CronNotFound, InvalidSchedule
 from sessiongraph.lifecycle import NoPendingInterrupt
 from sessiongraph.memory import PinError
 
@@ -93,6 +95,10 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     RunCapacityExceeded: 503,
     InvalidUpdateError: 400,
     EmptyInputError: 400,
+    AssistantNotFound: 404,
+    AssistantExists: 409,
+    CronNotFound: 404,
+    InvalidSchedule: 422,
     PinError: 404,
 }
 """Domain error -> HTTP status. The detail is the error's message (see :func:`domain_detail`)."""
@@ -146,28 +152,45 @@ def validation_detail(errors: list[Any]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers that map exceptions to JSON error responses."""
+ErrorShape = Callable[[int, str, Exception], tuple[int, Any]]
+"""A door's own error body: (status, detail, exception) -> (status, JSON body)."""
+
+
+def install_error_handlers(app: FastAPI, shapes: Mapping[str, ErrorShape] | None = None) -> None:
+    """Register the handlers that map exceptions to JSON error responses.
+
+    ``shapes`` maps a path prefix to the error body clients of that door expect (e.g. OpenAI's
+    ``{"error": {...}}`` under ``/v1/``); elsewhere errors are ``{"detail": ...}``.
+    """
+
+    def respond(request: Request, exc: Exception, status: int, detail: str, headers: Any = None) -> Response:
+        for prefix, shape in (shapes or {}).items():
+            if request.url.path.startswith(prefix):
+                status, body = shape(status, detail, exc)
+                return Response(
+                    dumps(body), status, headers=dict(headers or {}), media_type="application/json"
+                )
+        return json_error(status, detail, headers)
 
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> Response:
-        return json_error(exc.status_code, exc.detail, exc.headers)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return respond(request, exc, exc.status_code, exc.detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> Response:
-        return json_error(422, validation_detail(list(exc.errors())))
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return respond(request, exc, 422, validation_detail(list(exc.errors())))
 
-    async def _domain(_: Request, exc: Exception) -> Response:
-        return json_error(DOMAIN_ERRORS[type(exc)], domain_detail(exc), domain_headers(exc))
+    async def _domain(request: Request, exc: Exception) -> Response:
+        return respond(request, exc, DOMAIN_ERRORS[type(exc)], domain_detail(exc), domain_headers(exc))
 
     for error_type in DOMAIN_ERRORS:
         app.add_exception_handler(error_type, _domain)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
-        return json_error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return respond(request, exc, exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return json_error(500, f"internal error ({type(exc).__name__}); see the server log")
+        return respond(request, exc, 500, f"internal error ({type(exc).__name__}); see the server log")

@@ -103,23 +103,6 @@ class PruneResult(_Doc):
     pruned_count: int
 
 
-class ThreadStatsModel(_Doc):
-    """``GET /threads/{id}/stats``."""
-
-    thread_id: str
-    messages: int
-    prompt_tokens: int
-    budget_tokens: int
-    budget_share: float
-    summary_chars: int
-    summary_tokens: int
-    summarized_messages: int
-    checkpoints: int
-    bytes_stored: int
-    archived_items: int = Field(description="Messages summarized away and kept in the memory archive.")
-    pinned_items: int = Field(description="Pinned facts, kept verbatim in every prompt.")
-
-
 class MemoryPinModel(_Doc):
     """A pinned fact (``POST /threads/{id}/memory/pins``)."""
 
@@ -152,6 +135,15 @@ class MemoryView(_Doc):
     pinned: list[MemoryPinModel]
     recalled: list[MemoryPassage]
 
+
+SSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-sent events: `metadata` first, then the requested stream modes, then "
+        "`end` (or `error`); `: heartbeat` comments while silent.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+"""The ``responses`` entry of the streaming routes."""
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorDetail, "description": description}

@@ -227,6 +227,13 @@ class RunManager:
             raise RunNotFound(run_id, thread_id)
         return run
 
+    async def find_run(self, run_id: str) -> RunRecord:
+        """The run ``run_id`` whatever its thread (doors that name runs alone), or :class:`RunNotFound`."""
+        run = await self._runs.get(run_id)
+        if run is None:
+            raise RunNotFound(run_id)
+        return run
+
     async def list_runs(
         self, thread_id: str, *, limit: int = 10, offset: int = 0, status: str | None = None
     ) -> list[RunRecord]:

@@ -44,16 +44,33 @@ def build_command(body: RunCreate) -> Command:
     return Command(**kwargs)
 
 
-def build_plan(body: RunCreate, context: Callable[[Mapping[str, Any] | None], Context]) -> RunPlan:
+def build_plan(
+    body: RunCreate,
+    context: Callable[[Mapping[str, Any] | None], Context],
+    *,
+    assistant_config: Mapping[str, Any] | None = None,
+    assistant_context: Mapping[str, Any] | None = None,
+) -> RunPlan:
     """Validate ``body`` and resolve it into a plan; ``context`` makes the run's Context from the
-    body's ``context`` (with the server's defaults); its ``ValueError`` becomes a 422."""
+    body's ``context`` (with the server's defaults); its ``ValueError`` becomes a 422.
+
+    The assistant's ``config`` and ``context`` are defaults the run's own override key by key;
+    the merged context is also passed on in ``configurable`` (keys that are not Context fields
+    reach the graph that way, as on the reference server)."""
     if body.command is not None and body.input is not None:
         raise Unprocessable("send either input or command, not both")
     graph_input = build_command(body) if body.command is not None else body.input
-    user_config = dict(body.config or {})
-    configurable = {
-        k: v for k, v in (user_config.get("configurable") or {}).items() if k not in _RESERVED_CONFIGURABLE
+    base_config = dict(assistant_config or {})
+    user_config = {**base_config, **(body.config or {})}
+    # As on the reference server, a run without ``context`` takes it from ``configurable``.
+    own_context = body.context if body.context is not None else (body.config or {}).get("configurable")
+    merged_context = {**(assistant_context or {}), **(own_context or {})}
+    raw_configurable = {
+        **merged_context,
+        **(base_config.get("configurable") or {}),
+        **((body.config or {}).get("configurable") or {}),
     }
+    configurable = {k: v for k, v in raw_configurable.items() if k not in _RESERVED_CONFIGURABLE}
     checkpoint_id = str(body.checkpoint_id) if body.checkpoint_id else None
     if body.checkpoint is not None:
         checkpoint_id = body.checkpoint.checkpoint_id or checkpoint_id
@@ -71,7 +88,7 @@ def build_plan(body: RunCreate, context: Callable[[Mapping[str, Any] | None], Co
     if user_config.get("max_concurrency") is not None:
         config["max_concurrency"] = user_config["max_concurrency"]
     try:
-        run_context = context(body.context)
+        run_context = context(merged_context or None)
     except (ValueError, TypeError) as exc:
         raise Unprocessable(f"context: {exc}") from None
     return RunPlan(

@@ -174,16 +174,3 @@ class HistoryQuery(_Body):
             conf = value.get("configurable", value)
             return conf.get("checkpoint_id")
         return value
-
-
-class AssistantSearch(_Body):
-    """``POST /assistants/search``."""
-
-    metadata: dict[str, Any] | None = None
-    graph_id: str | None = None
-    name: str | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
-    sort_by: str | None = None
-    sort_order: Literal["asc", "desc"] | None = None
-    select: list[str] | None = None

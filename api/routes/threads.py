@@ -11,11 +11,11 @@ from starlette.responses import Response
 
 from sessiongraph.api.deps import Api, ApiDep
 from sessiongraph.api.errors import Conflict
-from sessiongraph.api.response_models import ERRORS, PruneResult, Thread, ThreadStatsModel
+from sessiongraph.api.response_models import ERRORS, PruneResult, Thread
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.schemas import ThreadCount, ThreadCreate, ThreadPatch, ThreadPrune, ThreadSearch
 from sessiongraph.api.serialize import dumps, thread_json, ttl_json
-from sessiongraph.checkpoints import ThreadInfo, ThreadQuery
+from sessiongraph.checkpoints import ThreadInfo, ThreadQuery, ThreadStats
 
 router = APIRouter(prefix="/threads", tags=["threads"], responses=ERRORS)
 
@@ -124,7 +124,7 @@ async def get(
     return JSON(view)
 
 
-@router.get("/{thread_id}/stats", summary="Size of a thread", response_model=ThreadStatsModel)
+@router.get("/{thread_id}/stats", summary="Size of a thread", response_model=ThreadStats)
 async def stats(api: ApiDep, thread_id: UUID) -> Response:
     """Messages and prompt tokens against the summarization budget, checkpoints and bytes stored."""
     info = await api.thread(str(thread_id))

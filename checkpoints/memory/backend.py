@@ -15,6 +15,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions
+from sessiongraph.checkpoints.documents import DocumentTable, MemoryDocumentTable
 from sessiongraph.checkpoints.memory.registry import MemoryThreadRegistry
 from sessiongraph.checkpoints.registry import ThreadInfo
 from sessiongraph.checkpoints.stats import StorageStats
@@ -40,6 +41,11 @@ class MemoryBackend(Backend):
         # An evicted thread is gone like a deleted one: checkpoints and what else was kept for it.
         await self.checkpointer.adelete_thread(info.thread_id)
         await self._thread_deleted(info)
+
+    def documents(self, kind: str) -> DocumentTable:
+        """See :meth:`Backend.documents`: a dict per kind, for the life of the process."""
+        tables: dict[str, DocumentTable] = self.__dict__.setdefault("_tables", {})
+        return tables.setdefault(kind, MemoryDocumentTable())
 
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         for thread_id in thread_ids:

@@ -22,6 +22,9 @@ from langgraph.store.sqlite.aio import AsyncSqliteStore
 from langgraph.store.sqlite.base import SqliteIndexConfig
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions, BackendURLError
+from sessiongraph.checkpoints.documents import DocumentTable
+from sessiongraph.checkpoints.sqlite.documents import SCHEMA as DOCUMENTS_SCHEMA
+from sessiongraph.checkpoints.sqlite.documents import SqliteDocumentTable
 from sessiongraph.checkpoints.sqlite.registry import SqliteThreadRegistry
 from sessiongraph.checkpoints.stats import StorageStats
 
@@ -100,6 +103,7 @@ class SqliteBackend(Backend):
         path: Path | None,
     ) -> None:
         super().__init__(url, checkpointer, store, registry)
+        self.registry: SqliteThreadRegistry = registry
         self.path = path
         """The database file (``None`` for an in-memory database)."""
 
@@ -130,9 +134,14 @@ class SqliteBackend(Backend):
                     index = SqliteIndexConfig(**options.store_index, text_fields=fields)  # type: ignore[typeddict-unknown-key]
             store = AsyncSqliteStore(connections[1], index=index)
             await store.setup()
+            await connections[2].executescript(DOCUMENTS_SCHEMA)
             backend = cls(url, saver, store, SqliteThreadRegistry(connections[2]), path)
             backend.index_unavailable = unavailable
             yield backend
+
+    def documents(self, kind: str) -> DocumentTable:
+        """See :meth:`Backend.documents`: ``sessiongraph_documents`` on the registry's connection."""
+        return SqliteDocumentTable(self.registry.conn, self.registry.lock, kind)
 
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         saver = self.checkpointer

@@ -83,11 +83,28 @@ class LiveServer:
         self.thread.join(timeout=30)
 
 
-def start_server(settings: Settings) -> LiveServer:
+class FakeClock:
+    """A settable clock for the cron scheduler: ``now`` moves only when a test moves it;
+    ``calls`` counts the reads (each scheduler tick reads it once)."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self.now = time.time() if start is None else start
+        self.calls = 0
+
+    def __call__(self) -> float:
+        self.calls += 1
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
+        self.now += seconds
+
+
+def start_server(settings: Settings, clock: FakeClock | None = None) -> LiveServer:
     """Start uvicorn on an ephemeral loopback port and wait (bounded) until it accepts requests."""
     model = ScriptedModel()
     config = uvicorn.Config(
-        create_app(settings, model=model),
+        create_app(settings, model=model, clock=clock),
         host="127.0.0.1",
         port=0,
         log_level="warning",
@@ -122,9 +139,9 @@ def server_settings(checkpoint_url: str, **overrides: Any) -> Settings:
 
 
 @contextmanager
-def running(settings: Settings) -> Iterator[LiveServer]:
-    """A live server for ``settings``, stopped on exit."""
-    live = start_server(settings)
+def running(settings: Settings, clock: FakeClock | None = None) -> Iterator[LiveServer]:
+    """A live server for ``settings`` (cron clock ``clock``), stopped on exit."""
+    live = start_server(settings, clock)
     try:
         yield live
     finally:

@@ -7,19 +7,22 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from apiharness import LiveServer, running, server_settings
+from apiharness import FakeClock, LiveServer, running, server_settings
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 
 @pytest.fixture
 def make_server(sqlite_url: str) -> Iterator[Callable[..., LiveServer]]:
-    """``make_server(checkpoint_url=sqlite_url, **settings)`` starts a live server with setting
-    overrides (no auth unless overridden); all are stopped at the end of the test."""
+    """``make_server(checkpoint_url=sqlite_url, clock=None, **settings)`` starts a live server with
+    setting overrides (no auth unless overridden; ``clock`` drives its cron scheduler); all are
+    stopped at the end of the test."""
     with ExitStack() as servers:
 
-        def make(checkpoint_url: str = sqlite_url, **overrides: Any) -> LiveServer:
-            return servers.enter_context(running(server_settings(checkpoint_url, **overrides)))
+        def make(
+            checkpoint_url: str = sqlite_url, clock: FakeClock | None = None, **overrides: Any
+        ) -> LiveServer:
+            return servers.enter_context(running(server_settings(checkpoint_url, **overrides), clock))
 
         yield make
 
