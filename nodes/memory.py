@@ -2,8 +2,11 @@
 
 Layout (one namespace per thread, under its owner, so cross-thread recall is a prefix search)::
 
-    ("sgarchive", o<owner hash>, t<thread hash>)   key = message id  value = Passage (+ "text" indexed)
-    ("sgpins",    o<owner hash>, t<thread hash>)   key = message id  value = Passage (not indexed)
+    ("__sessiongraph__", "archive", o<owner hash>, t<thread hash>)  key = message id  (text indexed)
+    ("__sessiongraph__", "pins",    o<owner hash>, t<thread hash>)  key = message id  (not indexed)
+
+The ``__sessiongraph__`` root is the server's own: the HTTP store routes hide it, so one owner's
+memory is never readable through ``/store`` by another.
 
 Labels are hashes of fixed length, not the ids themselves: store labels may not contain ``.``, and
 the Redis store matches namespace prefixes by text tokens, where ``t1`` would also find ``t10``.
@@ -34,8 +37,10 @@ from sessiongraph.nodes.messages import text_of
 from sessiongraph.nodes.prompting import render_line
 from sessiongraph.nodes.prompts import STRUCTURED_RETRY_NAME
 
-ARCHIVE_ROOT = "sgarchive"
-PINS_ROOT = "sgpins"
+SERVER_ROOT = "__sessiongraph__"
+"""The store root the API's ``/store`` routes hide (``sessiongraph.checkpoints.documents``)."""
+ARCHIVE_ROOT = "archive"
+PINS_ROOT = "pins"
 OWNER_KEY = "memory_owner"
 """``configurable`` key of the thread's owner; the turn lifecycle sets it from the thread registry."""
 PASSAGE_MAX_CHARS = 4000
@@ -64,12 +69,12 @@ class MemoryScope:
         return cls(thread_id=str(thread_id), owner=str(configurable.get(OWNER_KEY) or ""))
 
     def namespace(self, root: str) -> tuple[str, ...]:
-        """The thread's namespace under ``root``."""
-        return (root, _label("o", self.owner), _label("t", self.thread_id))
+        """The thread's namespace under ``root`` (``ARCHIVE_ROOT`` or ``PINS_ROOT``)."""
+        return (SERVER_ROOT, root, _label("o", self.owner), _label("t", self.thread_id))
 
     def prefix(self, root: str, cross_thread: bool) -> tuple[str, ...]:
         """What a search covers: the thread, or every thread of the owner."""
-        return self.namespace(root)[:2] if cross_thread else self.namespace(root)
+        return self.namespace(root)[:3] if cross_thread else self.namespace(root)
 
 
 def _label(kind: str, value: str) -> str:

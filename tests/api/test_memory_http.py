@@ -38,6 +38,9 @@ async def test_recall_pins_and_stats_over_http(make_server: Callable[..., LiveSe
         assert result["memory"]["pinned"][0]["text"] == "Ada is vegetarian."
         stats = await client.http.get(f"/threads/{tid}/stats")
         assert stats["archived_items"] >= 6 and stats["pinned_items"] == 2
+        # The archive lives in the server's own store namespace: the /store routes do not show it.
+        listed = await client.store.search_items([], query="my daughter", limit=50)
+        assert not any("Lina" in str(item["value"]) for item in listed["items"])
 
     headers = {"x-api-key": "key-ada"}
     async with httpx.AsyncClient(base_url=server.url, headers=headers) as http:
