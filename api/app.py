@@ -40,6 +40,7 @@ from sessiongraph.api.routes import (
     a2a,
     assistants,
     crons,
+    memory,
     openai_chat,
     openai_conversations,
     openai_responses,
@@ -151,6 +152,7 @@ def create_app(
         openai_conversations,
         a2a,
         threads_ws,
+        memory,
     ):
         app.include_router(module.router)
     if settings.metrics_open_path:

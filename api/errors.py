@@ -31,6 +31,7 @@ from sessiongraph.checkpoints import ThreadExists, ThreadNotFound
 from sessiongraph.checkpoints.assistants import AssistantExists, AssistantNotFound
 from sessiongraph.checkpoints.crons import CronNotFound, InvalidSchedule
 from sessiongraph.lifecycle import NoPendingInterrupt
+from sessiongraph.memory import PinError
 
 log = logging.getLogger("sessiongraph.api")
 
@@ -98,6 +99,7 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     AssistantExists: 409,
     CronNotFound: 404,
     InvalidSchedule: 422,
+    PinError: 404,
 }
 """Domain error -> HTTP status. The detail is the error's message (see :func:`domain_detail`)."""
 

@@ -103,6 +103,39 @@ class PruneResult(_Doc):
     pruned_count: int
 
 
+class MemoryPinModel(_Doc):
+    """A pinned fact (``POST /threads/{id}/memory/pins``)."""
+
+    text: str
+    role: str
+    turn: int
+    message_id: str
+    thread_id: str
+    reason: str = Field(description="'api', or 'rule: <pattern>' for a message a pin rule matched.")
+    pinned_at: float
+
+
+class MemoryPassage(_Doc):
+    """An archived message recall brings back."""
+
+    text: str
+    role: str
+    turn: int
+    message_id: str
+    thread_id: str
+    score: float | None = Field(description="Similarity to the query (null when ranked by recency).")
+
+
+class MemoryView(_Doc):
+    """``GET /threads/{id}/memory``: what the next turn's prompt would get for ``query``."""
+
+    thread_id: str
+    query: str
+    mode: str = Field(description="'semantic' (by meaning) or 'recency' (the store has no index).")
+    pinned: list[MemoryPinModel]
+    recalled: list[MemoryPassage]
+
+
 SSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-sent events: `metadata` first, then the requested stream modes, then "

@@ -145,6 +145,19 @@ class ThreadPrune(_Body):
     strategy: Literal["delete", "keep_latest"] = "delete"
 
 
+class MemoryPin(_Body):
+    """``POST /threads/{id}/memory/pins``: exactly one of ``message_id`` and ``text``."""
+
+    message_id: str | None = Field(default=None, min_length=1, description="A message of the thread.")
+    text: str | None = Field(default=None, min_length=1, max_length=4000, description="A fact to pin.")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> MemoryPin:
+        if (self.message_id is None) == (self.text is None):
+            raise ValueError("give exactly one of message_id (a message of the thread) and text (a fact)")
+        return self
+
+
 class ThreadSearch(_Body):
     """``POST /threads/search``."""
 

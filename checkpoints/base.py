@@ -18,17 +18,18 @@ from typing import ClassVar, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.store.base import BaseStore
+from langgraph.store.base import BaseStore, IndexConfig
 
 from sessiongraph.checkpoints.assistants import AssistantRegistry
 from sessiongraph.checkpoints.crons import CronRegistry
 from sessiongraph.checkpoints.documents import DocumentTable, StoreDocumentTable
 from sessiongraph.checkpoints.expiry import TTLSweeper, sweep_expired
-from sessiongraph.checkpoints.registry import ThreadRegistry
+from sessiongraph.checkpoints.registry import ThreadInfo, ThreadRegistry
 from sessiongraph.checkpoints.stats import StorageStats
 
 PruneStrategy = Literal["delete", "keep_latest"]
 ExpiryListener = Callable[[list[str]], Awaitable[None] | None]
+DeleteListener = Callable[[str, ThreadInfo], Awaitable[None]]
 
 
 class BackendURLError(ValueError):
@@ -43,6 +44,10 @@ class BackendOptions:
     """How long a SQLite connection waits for a lock before failing."""
     memory_max_threads: int = 10_000
     """Threads kept by ``memory://`` before the least recently used idle ones are evicted."""
+    store_index: IndexConfig | None = None
+    """The semantic index of the long-term memory store (``{"embed", "dims", "fields"}``); every
+    backend whose store can index passes it to its store (a Postgres backend: to
+    ``AsyncPostgresStore(conn, index=...)``), the others set :attr:`Backend.index_unavailable`."""
 
 
 class Backend(abc.ABC):
@@ -50,6 +55,9 @@ class Backend(abc.ABC):
 
     name: ClassVar[str]
     """Short name shown to people (``/info``, the CLI); never switched on."""
+    index_unavailable: str | None = None
+    """Why the store has no semantic index although one was asked for (``None``: it has one, or
+    none was asked for); memory recall then falls back to recency."""
 
     def __init__(
         self, url: str, checkpointer: BaseCheckpointSaver, store: BaseStore, registry: ThreadRegistry
@@ -58,6 +66,7 @@ class Backend(abc.ABC):
         self.checkpointer = checkpointer
         self.store = store
         self.registry = registry
+        self._delete_listeners: list[DeleteListener] = []
 
     @classmethod
     @abc.abstractmethod
@@ -93,9 +102,22 @@ class Backend(abc.ABC):
     # --- threads -----------------------------------------------------------------------------
 
     async def delete_thread(self, thread_id: str) -> bool:
-        """Delete the thread's checkpoints and its registry record; ``False`` if it was unknown."""
+        """Delete the thread's checkpoints, its registry record and (through the listeners) what
+        else was kept for it; ``False`` if it was unknown."""
+        info = await self.registry.get(thread_id)
         await self.checkpointer.adelete_thread(thread_id)
+        if info is not None:
+            await self._thread_deleted(info)
         return await self.registry.delete(thread_id)
+
+    async def _thread_deleted(self, info: ThreadInfo) -> None:
+        for listener in self._delete_listeners:
+            await listener(info.thread_id, info)
+
+    def on_thread_deleted(self, listener: DeleteListener) -> None:
+        """Call ``listener(thread_id, info)`` whenever a thread is deleted (by a caller, a prune or
+        the TTL sweep), before its registry record goes; the session facade drops its memory."""
+        self._delete_listeners.append(listener)
 
     async def copy_checkpoints(self, source: str, target: str) -> None:
         """Copy every checkpoint (and pending write) of ``source`` to the thread ``target``,

@@ -36,6 +36,10 @@ class ThreadStats:
     """Checkpoints stored for the thread (every namespace)."""
     bytes_stored: int
     """Bytes the thread occupies in the store (see each backend's ``storage_stats``)."""
+    archived_items: int = 0
+    """Messages summarized away and kept in the thread's memory archive (what recall searches)."""
+    pinned_items: int = 0
+    """Pinned facts of the thread (kept verbatim in every prompt)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``GET /threads/{id}/stats`` returns it as is)."""

@@ -2,11 +2,14 @@
 
 ::
 
-    START -> [summarize] -> understand -> plan -> review_plan -> execute <-> tools
-                                 |          ^                        |
-                                 |          +------- reflect <-------+
-                                 v                      |
-                               answer <-----------------+   -> END
+    START -> [summarize] -> recall -> understand -> plan -> review_plan -> execute <-> tools
+                                           |          ^                        |
+                                           |          +------- reflect <-------+
+                                           v                      |
+                                         answer <-----------------+   -> END
+
+``summarize`` archives what it folds in the store; ``recall`` brings the pinned facts and the
+archived passages relevant to the new message back into the turn's prompt.
 
 ``graph`` is compiled WITHOUT a checkpointer so that ``langgraph dev`` (and the LangGraph
 platform) can inject their own; sessions compile with the configured checkpointer and store.
@@ -45,6 +48,7 @@ from sessiongraph.nodes.deps import NodeDeps
 from sessiongraph.nodes.execute import make_execute, make_tools
 from sessiongraph.nodes.models import count_tokens
 from sessiongraph.nodes.plan import make_plan
+from sessiongraph.nodes.recall import make_recall
 from sessiongraph.nodes.reflect import make_reflect
 from sessiongraph.nodes.retry import LLM_RETRY
 from sessiongraph.nodes.review import review_plan
@@ -77,7 +81,9 @@ def build_graph(
         tools: extra tools (``BaseTool`` or typed functions with a docstring) added to the
             built-ins; they are enabled by default and can be limited with ``Context.enabled_tools``.
         checkpointer: where the thread's checkpoints go (``None``: none, or injected by the platform).
-        store: a long-term memory store made available to nodes.
+        store: the long-term memory store: ``summarize`` archives folded messages in it and
+            ``recall`` searches it (open it with an ``index`` for recall by meaning, see
+            :func:`sessiongraph.nodes.embeddings.index_config`).
         name: the compiled graph's name (the graph id shown in Studio).
         settings: where the default model and the OpenAI endpoint come from (default: the
             process settings, read when a run needs them).
@@ -85,14 +91,15 @@ def build_graph(
     all_tools = merge_tools(list(tools or []))
     deps = NodeDeps(model=model, tools=tuple(all_tools), settings=settings)
 
-    def route_turn(state: AgentState, runtime: Runtime[Context]) -> Literal["summarize", "understand"]:
+    def route_turn(state: AgentState, runtime: Runtime[Context]) -> Literal["summarize", "recall"]:
         context = context_from_runtime(runtime)
         chat_model = deps.chat_model(context)
         over = needs_summary(state, context, lambda msgs: count_tokens(chat_model, msgs))
-        return "summarize" if over else "understand"
+        return "summarize" if over else "recall"
 
     builder = StateGraph(AgentState, input_schema=InputState, context_schema=Context)
     builder.add_node("summarize", make_summarize(deps))
+    builder.add_node("recall", make_recall(deps))
     builder.add_node("understand", make_understand(deps), retry_policy=LLM_RETRY)
     builder.add_node("plan", make_plan(deps), retry_policy=LLM_RETRY)
     builder.add_node("review_plan", review_plan)
@@ -103,8 +110,9 @@ def build_graph(
     builder.add_node("reflect", make_reflect(deps), retry_policy=LLM_RETRY)
     builder.add_node("answer", make_answer(deps), retry_policy=LLM_RETRY)
 
-    builder.add_conditional_edges(START, route_turn, ["summarize", "understand"])
-    builder.add_edge("summarize", "understand")
+    builder.add_conditional_edges(START, route_turn, ["summarize", "recall"])
+    builder.add_edge("summarize", "recall")
+    builder.add_edge("recall", "understand")
     builder.add_conditional_edges("understand", after_understand, ["plan", "answer"])
     builder.add_edge("plan", "review_plan")
     builder.add_conditional_edges("review_plan", after_review, ["execute", "answer"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from pydantic import TypeAdapter
@@ -62,6 +62,38 @@ class Context:
         default=600,
         metadata={"description": "Upper bound of the running summary, in tokens."},
     )
+    recall_passages: int = field(
+        default=4,
+        metadata={
+            "description": "Archived passages (turns summarized away) recalled into the prompt before each "
+            "turn, the most similar to the new message first; 0 turns recall off."
+        },
+    )
+    recall_max_tokens: int = field(
+        default=400,
+        metadata={"description": "Token budget of the recalled passages in the prompt."},
+    )
+    recall_min_score: float = field(
+        default=0.3,
+        metadata={
+            "description": "Least similarity (cosine, -1..1) a passage needs to be recalled; "
+            "ignored when the store has no semantic index (recall then takes the newest passages)."
+        },
+    )
+    pinned_max_tokens: int = field(
+        default=300,
+        metadata={
+            "description": "Token budget of the pinned facts (kept verbatim in every prompt; the newest "
+            "stay when they outgrow it)."
+        },
+    )
+    recall_scope: Literal["thread", "owner"] = field(
+        default="thread",
+        metadata={
+            "description": "Where recall looks: this thread only, or (opt-in) every thread of the "
+            "thread's owner (pinned facts included)."
+        },
+    )
     enabled_tools: list[str] | None = field(
         default=None,
         metadata={
@@ -76,6 +108,10 @@ class Context:
             raise ValueError(f"model {self.model!r} is not 'offline' or 'openai:<model name>'")
         if self.max_replans < 0 or self.max_tool_rounds < 0:
             raise ValueError("max_replans and max_tool_rounds must be >= 0")
+        if min(self.recall_passages, self.recall_max_tokens, self.pinned_max_tokens) < 0:
+            raise ValueError("recall_passages, recall_max_tokens and pinned_max_tokens must be >= 0")
+        if not -1.0 <= self.recall_min_score <= 1.0:
+            raise ValueError("recall_min_score is a cosine similarity: between -1 and 1")
         if min(self.summary_trigger_tokens, self.summary_keep_tokens) <= 0:
             raise ValueError("summary token budgets must be positive")
         if self.summary_max_tokens < MIN_SUMMARY_TOKENS:

@@ -38,6 +38,38 @@ class Reflection(TypedDict):
     reason: str
 
 
+Role = Literal["user", "assistant", "tool"]
+
+
+class Passage(TypedDict):
+    """One archived (or pinned) message as memory keeps it."""
+
+    text: str
+    role: Role
+    turn: int
+    """The thread's turn the message belongs to (1 = the first human message)."""
+    message_id: str
+    thread_id: str
+    score: float | None
+    """Similarity to the query (``None``: not ranked by meaning)."""
+
+
+class Pin(Passage):
+    """A pinned message: why it was pinned and when."""
+
+    reason: str
+    """``rule: <pattern>`` or ``api``."""
+    pinned_at: float
+
+
+class RecalledMemory(TypedDict):
+    """What recall put in this turn's prompt (a per-turn working field of the state)."""
+
+    mode: Literal["semantic", "recency"]
+    pinned: list[Pin]
+    recalled: list[Passage]
+
+
 class InputState(TypedDict):
     """What a caller sends for one turn: new messages (usually one human message)."""
 
@@ -51,6 +83,11 @@ class AgentState(InputState):
     """Running summary of the turns that were folded out of ``messages``."""
     summarized_messages: NotRequired[int]
     """How many messages have been folded into the summary so far (a counter, not a list of ids)."""
+    archived_turns: NotRequired[int]
+    """Turns whose messages were folded (and archived to the memory store) so far; the newest turn is
+    this plus the human messages still in ``messages``."""
+    memory: NotRequired[RecalledMemory | None]
+    """What recall put in this turn's prompt: pinned facts and recalled passages (per turn)."""
     understanding: NotRequired[Understanding | None]
     plan: NotRequired[list[str]]
     plan_review: NotRequired[Literal["pending", "approved", "edited", "rejected"] | None]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from langchain_core.messages import BaseMessage, SystemMessage
 
-from sessiongraph.graphs.state import AgentState, StepResult
+from sessiongraph.graphs.state import AgentState, Passage, RecalledMemory, StepResult
 from sessiongraph.nodes import prompts
 
 
@@ -17,8 +17,31 @@ def system_message(state: AgentState, instructions: str) -> SystemMessage:
     parts = [prompts.SYSTEM_BASE.format(now=datetime.now(UTC).isoformat(timespec="minutes"))]
     if state.get("summary"):
         parts.append(prompts.SUMMARY_CONTEXT.format(summary=state["summary"]))
+    parts.extend(memory_sections(state.get("memory")))
     parts.append(instructions)
     return SystemMessage("\n\n".join(parts))
+
+
+def memory_sections(memory: RecalledMemory | None) -> list[str]:
+    """Pinned facts and recalled passages as system-prompt sections (none when there are none).
+
+    They go in the system prompt, clearly headed, and never as messages: the conversation (and its
+    tool-call pairing) stays exactly as stored.
+    """
+    if not memory:
+        return []
+    sections = []
+    if memory["pinned"]:
+        sections.append("\n".join([prompts.PINNED_HEADING, *map(render_line, memory["pinned"])]))
+    if memory["recalled"]:
+        lines = [prompts.RECALLED_HEADING, *map(render_line, memory["recalled"]), prompts.MEMORY_END]
+        sections.append("\n".join(lines))
+    return sections
+
+
+def render_line(passage: Passage) -> str:
+    """A remembered message as one prompt line: ``- [turn 3, user] text``."""
+    return f"- [turn {passage['turn']}, {passage['role']}] {passage['text']}"
 
 
 def conversation(state: AgentState) -> list[BaseMessage]:

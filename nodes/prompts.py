@@ -9,6 +9,13 @@ SYSTEM_BASE = (
 
 SUMMARY_CONTEXT = "Summary of the earlier conversation (older turns were folded into it):\n{summary}"
 
+PINNED_HEADING = "Pinned facts (messages from earlier turns, kept verbatim):"
+RECALLED_HEADING = (
+    "Recalled context (archived passages from earlier turns that may bear on the latest message; "
+    "they are memory, not part of the conversation below):"
+)
+MEMORY_END = "(end of recalled context)"
+
 UNDERSTAND = (
     "Read the user's latest message in the conversation. Restate their goal in one sentence and decide "
     "whether answering needs one of these tools: {tools}."

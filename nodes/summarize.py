@@ -19,6 +19,10 @@ Guarantees (each covered by property tests in ``tests/nodes/test_summarize_prope
 4. Bookkeeping is a counter (``summarized_messages``), never a list of removed ids.
 5. If the summarizing model call fails or returns nothing usable, history is left untouched (no
    error text is written anywhere); the turn goes on and answers, and the next turn tries again.
+6. With a store (the graph's), every folded message is archived in the thread's memory namespace
+   with its turn number before it leaves the state, and a user message a pin rule matches
+   (``Settings.pin_patterns``) is pinned (:mod:`sessiongraph.nodes.memory`); if archiving fails,
+   nothing is folded. The state keeps only the ``archived_turns`` counter, no copy.
 
 The summary is extended, not rewritten from scratch: the model gets the previous summary and the
 folded transcript and returns the updated summary, which every node then receives as context
@@ -28,7 +32,7 @@ folded transcript and returns the updated summary, which every node then receive
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,18 +45,22 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
+from langgraph.store.base import BaseStore
 
 from sessiongraph.graphs.context import Context, context_from_runtime
 from sessiongraph.graphs.state import AgentState
 from sessiongraph.nodes import prompts
 from sessiongraph.nodes.deps import NodeDeps
+from sessiongraph.nodes.memory import MemoryScope, archive, number_turns, pin, rule_pins, to_passages
 from sessiongraph.nodes.messages import text_of
 from sessiongraph.nodes.models import count_tokens
 from sessiongraph.nodes.node_types import AgentNode
 from sessiongraph.nodes.repair import result_owners
 from sessiongraph.nodes.schemas import SummaryOutput
 from sessiongraph.nodes.structured import structured_call
+from sessiongraph.settings import get_settings
 
 log = logging.getLogger("sessiongraph.nodes.summarize")
 
@@ -190,10 +198,22 @@ def budget_usage(values: AgentState | dict[str, Any], context: Context, count: T
     )
 
 
+Archiver = Callable[[Sequence[BaseMessage], int], Awaitable[None]]
+"""Keeps folded messages (and the turn count before them) somewhere before they leave the state."""
+
+
 async def fold(
-    state: AgentState, context: Context, model: BaseChatModel, count: TokenCounter
+    state: AgentState,
+    context: Context,
+    model: BaseChatModel,
+    count: TokenCounter,
+    archiver: Archiver | None = None,
 ) -> dict[str, Any]:
-    """The state update that folds the oldest turns into the summary ({} when nothing changes)."""
+    """The state update that folds the oldest turns into the summary ({} when nothing changes).
+
+    ``archiver`` gets the folded messages before they are removed; if it fails, nothing is folded
+    (a message is never dropped from the state without its archived copy).
+    """
     messages = list(state.get("messages", []))
     split = choose_split(messages, context.summary_keep_tokens, count)
     if split <= 0:
@@ -224,19 +244,43 @@ async def fold(
     if not summary:
         log.warning("summary_max_tokens=%d leaves no room for a summary", context.summary_max_tokens)
         return {}
+    turns_before = int(state.get("archived_turns") or 0)
+    if archiver is not None:
+        try:
+            await archiver(folded, turns_before)
+        except Exception:
+            log.exception("archiving folded messages failed; history left untouched")
+            return {}
     return {
         "summary": summary,
         "messages": [RemoveMessage(id=m.id) for m in folded if m.id],
         "summarized_messages": int(state.get("summarized_messages") or 0) + len(folded),
+        "archived_turns": number_turns(folded, turns_before)[-1],
     }
 
 
+def store_archiver(store: BaseStore, scope: MemoryScope, pin_patterns: Sequence[str]) -> Archiver:
+    """Archive folded messages in the thread's memory namespace; pin those a pin rule matches."""
+
+    async def archive_folded(messages: Sequence[BaseMessage], turns_before: int) -> None:
+        passages = [p for _, p in to_passages(messages, turns_before, scope.thread_id)]
+        await archive(store, scope, passages)
+        await pin(store, scope, rule_pins(passages, pin_patterns))
+
+    return archive_folded
+
+
 def make_summarize(deps: NodeDeps) -> AgentNode:
-    """Build the ``summarize`` node."""
+    """Build the ``summarize`` node (folded messages go to the run's store, when it has one)."""
 
     async def summarize(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
         context = context_from_runtime(runtime)
         model = deps.chat_model(context)
-        return await fold(state, context, model, model_counter(model))
+        scope = MemoryScope.of(get_config())
+        archiver = None
+        if runtime.store is not None and scope is not None:
+            patterns = (deps.settings or get_settings()).pin_patterns
+            archiver = store_archiver(runtime.store, scope, patterns)
+        return await fold(state, context, model, model_counter(model), archiver)
 
     return summarize

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from langchain_core.tools import BaseTool, tool
 
+from sessiongraph.nodes.recall import recall
+
 _BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -161,7 +163,7 @@ def text_stats(text: str) -> str:
     return f"words={words} characters={len(text)} lines={lines}"
 
 
-BUILTIN_TOOLS: tuple[BaseTool, ...] = (calculator, current_time, text_stats)
+BUILTIN_TOOLS: tuple[BaseTool, ...] = (calculator, current_time, text_stats, recall)
 
 
 def merge_tools(extra: list[BaseTool | Callable[..., object]] | None) -> list[BaseTool]:

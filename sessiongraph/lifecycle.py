@@ -31,6 +31,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
 
 from sessiongraph.checkpoints import Backend, ThreadStatus
+from sessiongraph.nodes.memory import OWNER_KEY
 
 log = logging.getLogger("sessiongraph.lifecycle")
 
@@ -144,13 +145,13 @@ class Lifecycle:
         from); ``keep_busy`` is asked before settling: while it answers ``True`` (more runs wait
         for the thread) the thread stays ``busy``.
         """
-        await self.backend.registry.require(thread_id)
+        info = await self.backend.registry.require(thread_id)
         if is_resume(graph_input):
             await self.require_interrupt(thread_id)
         turn = Turn(
             thread_id=thread_id,
             graph_input=graph_input,
-            config=_merge_config(thread_id, config),
+            config=_merge_config(thread_id, config, owner=info.owner),
             before=await self.head(thread_id),
             graph=self.graph,
         )
@@ -248,10 +249,12 @@ class Lifecycle:
             log.exception("rollback of thread %s failed", thread_id)
 
 
-def _merge_config(thread_id: str, extra: RunnableConfig | None) -> RunnableConfig:
+def _merge_config(thread_id: str, extra: RunnableConfig | None, *, owner: str | None) -> RunnableConfig:
     config = RunnableConfig(**(extra or {}))
     configurable = dict(config.get("configurable") or {})
-    configurable.update(thread_id=thread_id)
+    # The memory owner comes from the registry, never from the caller: it selects whose memory
+    # a cross-thread recall may read.
+    configurable.update({"thread_id": thread_id, OWNER_KEY: owner or ""})
     configurable.setdefault("checkpoint_ns", "")
     config["configurable"] = configurable
     return config

@@ -53,6 +53,7 @@ from sessiongraph.checkpoints.expiry import TTLSweeper
 from sessiongraph.graphs.agent import build_graph
 from sessiongraph.graphs.context import Context, coerce_context
 from sessiongraph.graphs.schemas import graph_schemas
+from sessiongraph.graphs.state import Pin, RecalledMemory
 from sessiongraph.lifecycle import (
     GraphInput,
     Lifecycle,
@@ -60,6 +61,8 @@ from sessiongraph.lifecycle import (
     Turn,
     thread_config,
 )
+from sessiongraph.memory import ThreadMemory, log_memory_mode
+from sessiongraph.nodes.embeddings import index_config
 from sessiongraph.nodes.models import create_chat_model
 from sessiongraph.nodes.summarize import budget_usage, model_counter
 from sessiongraph.nodes.tools import merge_tools
@@ -105,6 +108,9 @@ class Sessions:
         self.tools = tuple(tools)
         """The tools the graph may call, built-in and custom (what the A2A card lists as skills)."""
         self.lifecycle = Lifecycle(backend, graph, keep_latest=settings.checkpoint_keep_latest)
+        self.memory = ThreadMemory(backend.store, settings, model)
+        """The long-term memory of the threads (archive and pins)."""
+        backend.on_thread_deleted(self.memory.forget)
         self._sweeper: TTLSweeper | None = None
         self._expiry_listeners: list[ExpiryListener] = []
 
@@ -123,8 +129,10 @@ class Sessions:
         options = BackendOptions(
             sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
             memory_max_threads=settings.memory_max_threads,
+            store_index=index_config(settings),
         )
         async with open_backend(url or settings.checkpoint_url, options) as backend:
+            log_memory_mode(backend, settings, indexed=options.store_index is not None)
             graph = build_graph(
                 model=model,
                 tools=tools,
@@ -470,6 +478,29 @@ class Sessions:
         await self._expired(deleted)
         return deleted
 
+    # --- long-term memory ---------------------------------------------------------------------
+
+    async def recall(
+        self,
+        thread_id: str,
+        query: str,
+        context: Context | Mapping[str, Any] | None = None,
+        *,
+        limit: int | None = None,
+    ) -> RecalledMemory:
+        """What recall would put in the prompt of a turn saying ``query``: pinned facts and passages."""
+        info = await self.get_thread(thread_id)
+        values = await self.latest_values(thread_id) or {}
+        return await self.memory.recall(info, values, query, self.context(context), limit=limit)
+
+    async def pin(self, thread_id: str, *, message_id: str | None = None, text: str | None = None) -> Pin:
+        """Pin a message of the thread (by id, in the conversation or the archive) or a fact given
+        as ``text``: it stays verbatim in every later prompt. :class:`PinError` when there is no
+        such message."""
+        info = await self.get_thread(thread_id)
+        values = await self.latest_values(thread_id) or {}
+        return await self.memory.pin(info, values, message_id=message_id, text=text)
+
     async def thread_stats(
         self, thread_id: str, context: Context | Mapping[str, Any] | None = None
     ) -> ThreadStats:
@@ -480,6 +511,7 @@ class Sessions:
         model = self.model or create_chat_model(ctx.model, ctx.temperature, self.settings)
         usage = budget_usage(state.values or {}, ctx, model_counter(model))
         storage = await self.backend.storage_stats(thread_id)
+        archived, pinned = await self.memory.counts(await self.get_thread(thread_id))
         return ThreadStats(
             thread_id=thread_id,
             messages=usage.messages,
@@ -491,4 +523,6 @@ class Sessions:
             summarized_messages=usage.summarized_messages,
             checkpoints=storage.checkpoints,
             bytes_stored=storage.bytes_stored,
+            archived_items=archived,
+            pinned_items=pinned,
         )

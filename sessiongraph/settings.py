@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,14 @@ from pydantic_settings import (
 from sessiongraph.checkpoints.factory import backend_class
 
 DEFAULT_CONFIG_FILE = "sessiongraph.yaml"
+DEFAULT_PIN_PATTERNS = (
+    r"\bmy name is\b",
+    r"\bcall me\b",
+    r"\bremember (?:that|this)\b",
+    r"\bI (?:always |really )?(?:prefer|am allergic to)\b",
+    r"\bfrom now on\b",
+)
+"""Pin rules by default: a stated name, an explicit "remember that ...", standing preferences."""
 
 
 def _yaml_file() -> Path | None:
@@ -119,6 +128,26 @@ class Settings(BaseSettings):
     openai_model: str = Field(default="gpt-4o-mini", description="Model name used when model is empty.")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     request_timeout_s: float = Field(default=60.0, gt=0, description="Timeout of one model request.")
+
+    # --- long-term memory -----------------------------------------------------------------
+    embeddings: str = Field(
+        default="offline",
+        description=(
+            "Embedder of the memory store's semantic index: 'offline' (all-MiniLM-L6-v2 int8, shipped "
+            "in a wheel), 'openai:<model>' (the OpenAI-compatible endpoint above) or 'none' (recall "
+            "falls back to the most recent archived passages)."
+        ),
+    )
+    embeddings_dims: int | None = Field(
+        default=None, gt=0, description="Vector size of an 'openai:<model>' embedder the code does not know."
+    )
+    pin_patterns: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PIN_PATTERNS),
+        description=(
+            "Regular expressions (case-insensitive): a user message matching one is pinned when it is "
+            "summarized away, and stays verbatim in every later prompt. Empty list: no rule pins."
+        ),
+    )
 
     # --- HTTP API -------------------------------------------------------------------------
     host: str = Field(default="127.0.0.1", description="Address the API binds to.")
@@ -228,6 +257,24 @@ class Settings(BaseSettings):
     @classmethod
     def _known_scheme(cls, value: str) -> str:
         backend_class(value)  # BackendURLError (a ValueError) names the schemes that work
+        return value
+
+    @field_validator("embeddings")
+    @classmethod
+    def _embeddings_spec(cls, value: str) -> str:
+        provider, _, name = value.strip().partition(":")
+        if value.strip() not in ("offline", "none") and not (provider == "openai" and name):
+            raise ValueError(f"embeddings {value!r}: use 'offline', 'openai:<model>' or 'none'")
+        return value.strip()
+
+    @field_validator("pin_patterns")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pin pattern {pattern!r} is not a regular expression: {exc}") from exc
         return value
 
     @field_validator("coordination_url")

@@ -17,6 +17,7 @@ from langgraph.store.memory import InMemoryStore
 from sessiongraph.checkpoints.base import Backend, BackendOptions
 from sessiongraph.checkpoints.documents import DocumentTable, MemoryDocumentTable
 from sessiongraph.checkpoints.memory.registry import MemoryThreadRegistry
+from sessiongraph.checkpoints.registry import ThreadInfo
 from sessiongraph.checkpoints.stats import StorageStats
 
 
@@ -31,8 +32,15 @@ class MemoryBackend(Backend):
     async def open(cls, url: str, options: BackendOptions) -> AsyncIterator[MemoryBackend]:
         """See :meth:`Backend.open`."""
         saver = InMemorySaver()
-        registry = MemoryThreadRegistry(max_threads=options.memory_max_threads, on_evict=saver.adelete_thread)
-        yield cls(url, saver, InMemoryStore(), registry)
+        registry = MemoryThreadRegistry(max_threads=options.memory_max_threads)
+        backend = cls(url, saver, InMemoryStore(index=options.store_index), registry)
+        registry.on_evict = backend._evicted
+        yield backend
+
+    async def _evicted(self, info: ThreadInfo) -> None:
+        # An evicted thread is gone like a deleted one: checkpoints and what else was kept for it.
+        await self.checkpointer.adelete_thread(info.thread_id)
+        await self._thread_deleted(info)
 
     def documents(self, kind: str) -> DocumentTable:
         """See :meth:`Backend.documents`: a dict per kind, for the life of the process."""

@@ -11,11 +11,12 @@ from sessiongraph.checkpoints.registry import ThreadInfo, ThreadQuery, ThreadReg
 class MemoryThreadRegistry(ThreadRegistry):
     """Threads in a dict; past ``max_threads`` the least recently used idle threads are evicted.
 
-    ``on_evict`` is awaited with the evicted thread id so the caller can drop its checkpoints.
+    ``on_evict`` is awaited with the evicted thread's record so the caller can drop its
+    checkpoints and memory.
     """
 
     def __init__(
-        self, max_threads: int = 10_000, on_evict: Callable[[str], Awaitable[None]] | None = None
+        self, max_threads: int = 10_000, on_evict: Callable[[ThreadInfo], Awaitable[None]] | None = None
     ) -> None:
         self._threads: OrderedDict[str, ThreadInfo] = OrderedDict()
         self.max_threads = max_threads
@@ -53,6 +54,6 @@ class MemoryThreadRegistry(ThreadRegistry):
             return
         victims = [tid for tid, info in self._threads.items() if info.status in ("idle", "error")][:overflow]
         for thread_id in victims:
-            del self._threads[thread_id]
+            info = self._threads.pop(thread_id)
             if self.on_evict is not None:
-                await self.on_evict(thread_id)
+                await self.on_evict(info)

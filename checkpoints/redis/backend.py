@@ -39,7 +39,15 @@ class RedisBackend(Backend):
         async with contextlib.AsyncExitStack() as stack:
             saver = await stack.enter_async_context(RedisSaver.from_conn_string(url))
             await saver.asetup()
-            store = await stack.enter_async_context(RedisStore.from_conn_string(url))
+            index = options.store_index
+            store = await stack.enter_async_context(
+                # One vector index per vector size: a Redis that served another embedder keeps working.
+                RedisStore.from_conn_string(
+                    url,
+                    index=index,
+                    vector_prefix=f"store_vectors_d{index['dims']}" if index else "store_vectors",
+                )
+            )
             await store.setup()
             yield cls(url, saver, store, RedisThreadRegistry(Redis.from_url(url)))
 

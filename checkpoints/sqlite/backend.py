@@ -12,12 +12,14 @@ the length of the thread's rows (serialized checkpoint, metadata and write value
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiosqlite
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.store.sqlite.aio import AsyncSqliteStore
+from langgraph.store.sqlite.base import SqliteIndexConfig
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions, BackendURLError
 from sessiongraph.checkpoints.documents import DocumentTable
@@ -67,6 +69,25 @@ async def incremental_vacuum(conn: aiosqlite.Connection) -> int:
         return int((await cursor.fetchone() or (0,))[0])
 
 
+async def vector_search_unavailable(conn: aiosqlite.Connection) -> str | None:
+    """Why the SQLite store cannot index vectors on this Python (``None``: it can).
+
+    ``AsyncSqliteStore`` loads the sqlite-vec extension, which needs a ``sqlite3`` module built
+    with loadable extensions (Debian's is; some pyenv and macOS builds are not).
+    """
+    try:
+        import sqlite_vec
+
+        await conn.enable_load_extension(True)
+        await conn.load_extension(sqlite_vec.loadable_path())
+        await conn.enable_load_extension(False)
+    except ImportError:
+        return "the sqlite-vec package is not installed"
+    except (AttributeError, sqlite3.Error) as exc:
+        return f"this Python's sqlite3 cannot load the sqlite-vec extension ({type(exc).__name__}: {exc})"
+    return None
+
+
 class SqliteBackend(Backend):
     """``sqlite://`` (see the module docstring)."""
 
@@ -102,10 +123,21 @@ class SqliteBackend(Backend):
             connections += [connections[0]] * (3 - len(connections))
             saver = AsyncSqliteSaver(connections[0])
             await saver.setup()
-            store = AsyncSqliteStore(connections[1])
+            unavailable = None
+            index: SqliteIndexConfig | None = None
+            if options.store_index is not None:
+                unavailable = await vector_search_unavailable(connections[1])
+                if unavailable is None:
+                    # AsyncSqliteStore reads the embedded fields from "text_fields", not from the
+                    # "fields" of langgraph's IndexConfig (without it, it embeds the whole value).
+                    fields = list(options.store_index.get("fields") or ["$"])
+                    index = SqliteIndexConfig(**options.store_index, text_fields=fields)  # type: ignore[typeddict-unknown-key]
+            store = AsyncSqliteStore(connections[1], index=index)
             await store.setup()
             await connections[2].executescript(DOCUMENTS_SCHEMA)
-            yield cls(url, saver, store, SqliteThreadRegistry(connections[2]), path)
+            backend = cls(url, saver, store, SqliteThreadRegistry(connections[2]), path)
+            backend.index_unavailable = unavailable
+            yield backend
 
     def documents(self, kind: str) -> DocumentTable:
         """See :meth:`Backend.documents`: ``sessiongraph_documents`` on the registry's connection."""

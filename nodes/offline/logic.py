@@ -21,7 +21,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from sessiongraph.nodes.messages import last_human_index, latest_request, text_of, turn_tool_results
-from sessiongraph.nodes.prompts import PLAN_REJECTED_NOTE
+from sessiongraph.nodes.prompts import PLAN_REJECTED_NOTE, RECALLED_HEADING
 
 _FUNCS = r"sqrt|abs|round|floor|ceil|log|exp|sin|cos|tan|pi"
 _ARITH_RUN = re.compile(rf"(?:\b(?:{_FUNCS})\b|[\d()+\-*/%^.,]|[ \t])+")
@@ -33,6 +33,11 @@ _USE_TOOL = re.compile(r"\b(?:use|call)\s+(?:the\s+)?`?([A-Za-z_][A-Za-z0-9_]*)`
 _QUOTED = re.compile(r"[\"“']([^\"”']+)[\"”']")
 _NAME_FACT = re.compile(r"\bmy name is ([A-Z][\w-]*)", re.IGNORECASE)
 _DOUBLE_CHECK = re.compile(r"\b(double[- ]check|verify)\b", re.IGNORECASE)
+_RECALL = re.compile(
+    r"\b(?:search (?:your |the )?memory for|do you remember|what did I tell you about)\s+(.+?)[\s?.!]*$",
+    re.IGNORECASE,
+)
+_RECALLED_LINE = re.compile(r"^- \[turn \d+, (?:user|assistant|tool)\] (.+)$")
 _REJECTED_MARK = PLAN_REJECTED_NOTE.split("{", 1)[0].strip()
 
 OFFLINE_MODEL_NAME = "sessiongraph-offline"
@@ -124,6 +129,9 @@ def requested_calls(text: str, available: Sequence[str] | None = None) -> list[t
         calls.append(("text_stats", {"text": stats.group(1).strip()}))
     else:
         calls.extend(("calculator", {"expression": expr}) for expr in arithmetic_expressions(text))
+    recall = _RECALL.search(text)
+    if recall:
+        calls.append(("recall", {"query": recall.group(1).strip()}))
     if _TIME_WORDS.search(text):
         zone = _TIMEZONE.search(text)
         calls.append(("current_time", {"timezone": zone.group(1) if zone else "UTC"}))
@@ -180,6 +188,8 @@ def _describe_step(name: str, args: dict[str, Any]) -> str:
         return f"Look up the current time in {args['timezone']}"
     if name == "text_stats":
         return "Count the words of the given text"
+    if name == "recall":
+        return f"Search the memory for {args['query']!r}"
     return f"Call the {name} tool"
 
 
@@ -272,8 +282,19 @@ def compose_answer(messages: Sequence[BaseMessage]) -> str:
         if earlier:
             return f"Earlier you said: “{_clip(earlier[-1], 200)}”."
         return "This is the first thing you have said in this conversation."
+    recalled = recalled_passages(system)
+    if recalled and "?" in request:
+        return f"From earlier in our conversation: “{_clip(recalled[0], 300)}”."
     turn = sum(isinstance(m, HumanMessage) for m in messages)
     return f"You said: “{_clip(' '.join(request.split()), 300)}”. (offline model, message {turn} in view)"
+
+
+def recalled_passages(system: str) -> list[str]:
+    """The texts of the recalled-context lines of a system prompt, best first."""
+    if RECALLED_HEADING not in system:
+        return []
+    section = system.split(RECALLED_HEADING, 1)[1]
+    return [m.group(1) for line in section.splitlines() if (m := _RECALLED_LINE.match(line.strip()))]
 
 
 def _earlier_human(messages: Sequence[BaseMessage]) -> list[BaseMessage]:

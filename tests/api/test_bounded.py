@@ -68,6 +68,8 @@ async def test_stats_after_a_few_turns(server: LiveServer, client: LangGraphClie
         "summarized_messages",
         "checkpoints",
         "bytes_stored",
+        "archived_items",
+        "pinned_items",
     }
     assert got["thread_id"] == tid
     assert got["messages"] == len(state["values"]["messages"]) >= 6

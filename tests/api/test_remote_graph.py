@@ -16,7 +16,7 @@ async def test_remote_graph_invoke_stream_state_update_history(server: LiveServe
 
     chunks = [c async for c in remote.astream(say("What is my name?"), config, stream_mode="updates")]
     nodes = [node for chunk in chunks for node in chunk]
-    assert nodes[0] == "understand" and nodes[-1] == "answer"
+    assert nodes[0] == "recall" and nodes[1] == "understand" and nodes[-1] == "answer"
     assert chunks[-1]["answer"]["messages"][-1]["content"] == "Your name is Ada."
 
     state = await remote.aget_state(config)

@@ -50,7 +50,7 @@ async def test_enabled_tools_restricts_what_the_model_sees() -> None:
     assert "tools" not in runs and tool_messages(values) == []
     assert "HI" not in values["messages"][-1].content
     runs, values = await node_runs(graph, "use shout 'hi' and compute 2+2", Context(enabled_tools=[]))
-    assert set(runs) == {"understand", "answer"}
+    assert set(runs) == {"recall", "understand", "answer"}
 
 
 class RogueModel(OfflineChatModel):

@@ -11,7 +11,7 @@ from support.threads import new_thread
 
 from sessiongraph.graphs.context import Context
 
-TOOL_NODES = {"understand", "plan", "review_plan", "execute", "tools", "reflect", "answer"}
+TOOL_NODES = {"recall", "understand", "plan", "review_plan", "execute", "tools", "reflect", "answer"}
 
 
 @pytest.mark.parametrize("budget", [0, 1, 2])
@@ -47,7 +47,7 @@ async def test_parallel_tool_calls_in_one_round(agent: CompiledStateGraph) -> No
 
 async def test_a_chat_without_tools_skips_planning(agent: CompiledStateGraph) -> None:
     runs, values = await node_runs(agent, "hello there", Context())
-    assert set(runs) == {"understand", "answer"}
+    assert set(runs) == {"recall", "understand", "answer"}
     assert values["understanding"]["needs_tools"] is False
 
 

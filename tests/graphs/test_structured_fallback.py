@@ -37,7 +37,7 @@ async def test_understanding_falls_back_and_the_turn_still_answers() -> None:
     runs, values = await node_runs(graph, "compute 2+2", Context())
     assert model.forced.count("UnderstandingOutput") == 2  # one retry with the parse error, then fallback
     assert values["understanding"] == {"goal": "Respond to: compute 2+2", "needs_tools": False}
-    assert set(runs) == {"understand", "answer"}
+    assert set(runs) == {"recall", "understand", "answer"}
     assert values["messages"][-1].content.startswith("You said: “compute 2+2”")
 
 

@@ -199,7 +199,7 @@ async def test_fold_keeps_every_invariant(
         assert prompt_tokens(kept, summary, COUNT) <= ctx.summary_trigger_tokens
     assert COUNT(summary_message(summary)) <= ctx.summary_max_tokens
     # 4. Bookkeeping is a counter: no list of removed ids anywhere in the update.
-    assert set(update) == {"summary", "messages", "summarized_messages"}
+    assert set(update) == {"summary", "messages", "summarized_messages", "archived_turns"}
     assert all(isinstance(m, RemoveMessage) for m in update["messages"])
     assert update["summarized_messages"] == folded_before + len(conv) - len(kept)
 
@@ -237,7 +237,7 @@ async def test_a_long_session_stays_valid_and_bounded(turns: list[list[BaseMessa
                 assert prompt_tokens(state["messages"], state["summary"], COUNT) <= ctx.summary_trigger_tokens
         assert openai_violations(state["messages"], state.get("summary", "")) == []
         state["messages"] = [*state["messages"], *messages[1:]]  # the rest of the turn
-    assert set(state) <= {"messages", "summary", "summarized_messages"}
+    assert set(state) <= {"messages", "summary", "summarized_messages", "archived_turns"}
     assert state.get("summarized_messages", 0) == removed
     assert all(isinstance(value, int | str | list) for value in state.values())
 
