@@ -38,6 +38,8 @@ class BackendOptions:
     """How long a SQLite connection waits for a lock before failing."""
     memory_max_threads: int = 10_000
     """Threads kept by ``memory://`` before the least recently used idle ones are evicted."""
+    postgres_pool_size: int = 20
+    """Most connections a ``postgresql://`` backend opens (per process)."""
 
 
 class Backend(abc.ABC):

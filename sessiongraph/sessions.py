@@ -115,6 +115,7 @@ class Sessions:
         options = BackendOptions(
             sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
             memory_max_threads=settings.memory_max_threads,
+            postgres_pool_size=settings.postgres_pool_size,
         )
         async with open_backend(url or settings.checkpoint_url, options) as backend:
             graph = build_graph(

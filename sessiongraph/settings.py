@@ -58,9 +58,15 @@ class Settings(BaseSettings):
     # --- sessions -------------------------------------------------------------------------
     checkpoint_url: str = Field(
         default="sqlite:///data/sessiongraph.db",
-        description="Where sessions live: memory://, sqlite:///path/to/file.db or redis://host:port/db.",
+        description=(
+            "Where sessions live: memory://, sqlite:///path/to/file.db, redis://host:port/db or "
+            "postgresql://user:password@host:port/db."
+        ),
     )
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0, description="SQLite busy timeout.")
+    postgres_pool_size: int = Field(
+        default=20, ge=2, description="Most connections to PostgreSQL per process (postgresql:// only)."
+    )
     coordination_url: str | None = Field(
         default=None,
         description=(
@@ -127,10 +133,11 @@ class Settings(BaseSettings):
     @field_validator("checkpoint_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if not value.startswith(("memory://", "sqlite://", "redis://", "rediss://")):
+        schemes = ("memory://", "sqlite://", "redis://", "rediss://", "postgresql://", "postgres://")
+        if not value.startswith(schemes):
             raise ValueError(
                 f"checkpoint_url {value!r} has an unknown scheme; use memory://, "
-                "sqlite:///path/to/file.db or redis://host:port/db"
+                "sqlite:///path/to/file.db, redis://host:port/db or postgresql://user@host:port/db"
             )
         return value
 
