@@ -16,6 +16,7 @@ metadata, blobs and writes (as stored, i.e. after TOAST compression).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -31,6 +32,8 @@ from sessiongraph.checkpoints.postgres.registry import PostgresThreadRegistry
 from sessiongraph.checkpoints.postgres.saver import PooledPostgresSaver
 from sessiongraph.checkpoints.stats import StorageStats
 
+SETUP_POLL_S = 0.05
+"""How often a process waiting for another's schema setup checks again."""
 VACUUM_AFTER_ROWS = 2_000
 """Rows deleted by pruning (since the last one) after which the tables are vacuumed at once."""
 
@@ -41,7 +44,9 @@ def connection_kwargs() -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def open_pool(url: str, max_size: int, timeout_s: float = 30.0) -> AsyncIterator[AsyncConnectionPool[Any]]:
+async def open_pool(
+    url: str, max_size: int, timeout_s: float = 30.0
+) -> AsyncIterator[AsyncConnectionPool[Any]]:
     """An open connection pool for ``url``, closed on exit."""
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         url,
@@ -63,14 +68,23 @@ async def setup_schema(pool: AsyncConnectionPool[Any]) -> tuple[int, int]:
     """Create or upgrade every table (saver, store, registry) once across processes; returns the
     registry schema version ``(before, after)``."""
     async with pool.connection() as conn:
-        # Session-level: the saver and store set up over other pool connections meanwhile.
-        await conn.execute("SELECT pg_advisory_lock(%s)", (schema.SETUP_LOCK,))
+        # Session-level: the saver and store set up over other pool connections meanwhile. Polled
+        # with try-lock, never waited for in a statement: a waiting statement holds a snapshot, and
+        # the saver's CREATE INDEX CONCURRENTLY would wait for that snapshot forever.
+        while not await _try_lock(conn, schema.SETUP_LOCK):
+            await asyncio.sleep(SETUP_POLL_S)
         try:
             await PooledPostgresSaver(pool).setup()
             await AsyncPostgresStore(pool).setup()
             return await schema.migrate(conn)
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", (schema.SETUP_LOCK,))
+
+
+async def _try_lock(conn: AsyncConnection[Any], key: int) -> bool:
+    cursor = await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (key,))
+    row = await cursor.fetchone()
+    return bool(row and row["locked"])
 
 
 class PostgresBackend(Backend):
@@ -119,18 +133,20 @@ class PostgresBackend(Backend):
     async def storage_stats(self, thread_id: str) -> StorageStats:
         """See :meth:`Backend.storage_stats`."""
         async with self.pool.connection() as conn:
-            cursor = await conn.execute(
-                "SELECT "
-                "(SELECT COUNT(*) FROM checkpoints WHERE thread_id = %(t)s) AS checkpoints, "
-                "(SELECT COALESCE(SUM(pg_column_size(checkpoint) + pg_column_size(metadata)), 0) "
-                " FROM checkpoints WHERE thread_id = %(t)s) "
-                "+ (SELECT COALESCE(SUM(pg_column_size(blob)), 0) FROM checkpoint_blobs WHERE thread_id = %(t)s) "
-                "+ (SELECT COALESCE(SUM(pg_column_size(blob)), 0) FROM checkpoint_writes WHERE thread_id = %(t)s) "
-                "AS bytes",
-                {"t": thread_id},
-            )
+            cursor = await conn.execute(_STATS_SQL, {"t": thread_id})
             row = await cursor.fetchone() or {"checkpoints": 0, "bytes": 0}
         return StorageStats(checkpoints=int(row["checkpoints"]), bytes_stored=int(row["bytes"]))
+
+
+_STATS_SQL = """
+SELECT
+    (SELECT COUNT(*) FROM checkpoints WHERE thread_id = %(t)s) AS checkpoints,
+    (SELECT COALESCE(SUM(pg_column_size(checkpoint) + pg_column_size(metadata)), 0)
+        FROM checkpoints WHERE thread_id = %(t)s)
+    + (SELECT COALESCE(SUM(pg_column_size(blob)), 0) FROM checkpoint_blobs WHERE thread_id = %(t)s)
+    + (SELECT COALESCE(SUM(pg_column_size(blob)), 0) FROM checkpoint_writes WHERE thread_id = %(t)s)
+    AS bytes
+"""
 
 
 async def _prune_namespace(conn: AsyncConnection[Any], thread_id: str, ns: str, keep: int) -> int:

@@ -16,7 +16,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 class PooledPostgresSaver(AsyncPostgresSaver):
     """The official async Postgres saver for a ``psycopg_pool.AsyncConnectionPool``."""
 
-    @property  # type: ignore[override]
+    @property
     def lock(self) -> asyncio.Lock:
         """A fresh lock per call: the pool never hands one connection to two calls at once."""
         return asyncio.Lock()

@@ -26,7 +26,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         updated_at  DOUBLE PRECISION NOT NULL,
         ttl_minutes DOUBLE PRECISION
         )""",
-        "CREATE INDEX IF NOT EXISTS sessiongraph_threads_updated ON sessiongraph_threads (updated_at, thread_id)",
+        "CREATE INDEX IF NOT EXISTS sessiongraph_threads_updated "
+        "ON sessiongraph_threads (updated_at, thread_id)",
         "CREATE INDEX IF NOT EXISTS sessiongraph_threads_owner "
         "ON sessiongraph_threads (owner, updated_at, thread_id)",
         "CREATE INDEX IF NOT EXISTS sessiongraph_threads_metadata "
