@@ -62,6 +62,10 @@ class Backend(abc.ABC):
         """Open the backend at ``url`` for the duration of an ``async with`` block (the factory
         sets up and closes the registry around it)."""
 
+    async def migrate(self) -> str:
+        """Bring the stored schema up to date (opening does it already); says where it stands."""
+        return f"{self.name}: no schema to migrate"
+
     # --- threads -----------------------------------------------------------------------------
 
     async def delete_thread(self, thread_id: str) -> bool:

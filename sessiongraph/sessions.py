@@ -359,6 +359,10 @@ class Sessions:
         await self.lifecycle.settle(config["configurable"]["thread_id"])
         return new_config
 
+    async def migrate(self) -> str:
+        """Bring the backend's stored schema up to date; a line saying where it stands."""
+        return await self.backend.migrate()
+
     # --- retention, expiry and stats ---------------------------------------------------------
 
     async def prune(

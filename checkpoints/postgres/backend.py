@@ -115,6 +115,12 @@ class PostgresBackend(Backend):
             store = AsyncPostgresStore(pool)
             yield cls(url, saver, store, PostgresThreadRegistry(pool), pool)
 
+    async def migrate(self) -> str:
+        """See :meth:`Backend.migrate`."""
+        before, after = await setup_schema(self.pool)
+        change = f"migrated from version {before}" if before != after else "up to date"
+        return f"postgres: schema version {after} ({change}); checkpoint and store tables set up"
+
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         deleted = 0
         for thread_id in thread_ids:
