@@ -35,6 +35,30 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX IF NOT EXISTS sessiongraph_threads_expiry "
         "ON sessiongraph_threads ((updated_at + ttl_minutes * 60.0)) WHERE ttl_minutes IS NOT NULL",
     ),
+    # 2: the number of threads, kept by triggers: COUNT(*) reads the whole table.
+    (
+        "CREATE TABLE IF NOT EXISTS sessiongraph_thread_count ("
+        "id INTEGER PRIMARY KEY CHECK (id = 1), n BIGINT NOT NULL)",
+        "INSERT INTO sessiongraph_thread_count (id, n) SELECT 1, COUNT(*) FROM sessiongraph_threads "
+        "ON CONFLICT (id) DO UPDATE SET n = EXCLUDED.n",
+        """CREATE OR REPLACE FUNCTION sessiongraph_count_threads() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'TRUNCATE' THEN
+                INSERT INTO sessiongraph_thread_count (id, n) VALUES (1, 0)
+                ON CONFLICT (id) DO UPDATE SET n = 0;
+            ELSE
+                INSERT INTO sessiongraph_thread_count AS c (id, n)
+                VALUES (1, CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END)
+                ON CONFLICT (id) DO UPDATE SET n = c.n + EXCLUDED.n;
+            END IF;
+            RETURN NULL;
+        END $$""",
+        "CREATE OR REPLACE TRIGGER sessiongraph_threads_counted AFTER INSERT OR DELETE "
+        "ON sessiongraph_threads FOR EACH ROW EXECUTE FUNCTION sessiongraph_count_threads()",
+        "CREATE OR REPLACE TRIGGER sessiongraph_threads_truncated AFTER TRUNCATE "
+        "ON sessiongraph_threads FOR EACH STATEMENT EXECUTE FUNCTION sessiongraph_count_threads()",
+    ),
 )
 """The registry's schema: per version, its statements."""
 

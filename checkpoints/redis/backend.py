@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from langgraph.store.redis.aio import AsyncRedisStore
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions, ExpiryListener
 from sessiongraph.checkpoints.expiry import TTLSweeper
@@ -22,6 +22,9 @@ from sessiongraph.checkpoints.redis import keys
 from sessiongraph.checkpoints.redis.registry import KEY_PREFIX, RedisThreadRegistry
 from sessiongraph.checkpoints.redis.saver import RedisSaver
 from sessiongraph.checkpoints.stats import StorageStats
+
+REGISTRY_CONNECTIONS = 64
+"""Most connections the thread registry opens (per process)."""
 
 
 class RedisBackend(Backend):
@@ -38,7 +41,9 @@ class RedisBackend(Backend):
             saver = await stack.enter_async_context(RedisSaver.from_conn_string(url))
             await saver.asetup()
             store = await stack.enter_async_context(AsyncRedisStore.from_conn_string(url))
-            yield cls(url, saver, store, RedisThreadRegistry(Redis.from_url(url)))
+            # Blocking: a burst of concurrent turns waits for a connection instead of failing.
+            pool = BlockingConnectionPool.from_url(url, max_connections=REGISTRY_CONNECTIONS, timeout=30)
+            yield cls(url, saver, store, RedisThreadRegistry(Redis(connection_pool=pool)))
 
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         saver = self.checkpointer

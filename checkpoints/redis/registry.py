@@ -26,6 +26,10 @@ LEGACY_INDEX_KEY = "sessiongraph:threads"
 """The sorted set older releases kept next to JSON strings; :meth:`setup` converts them."""
 MAX_WINDOW = 10_000
 """RediSearch's default ``MAXSEARCHRESULTS``: a page must end within it."""
+SEARCH_DIALECT = "4"
+"""Dialect 4 lets RediSearch stop at the page when sorting by a numeric field it filters on (the
+page is exact; its total is not, so counts use dialect 2)."""
+NUMERIC_SORTS = ("created_at", "updated_at")
 
 _SCHEMA = (
     "$.thread_id", "AS", "thread_id", "TAG", "SORTABLE", "UNF",
@@ -69,7 +73,7 @@ class RedisThreadRegistry(ThreadRegistry):
         await self.client.delete(LEGACY_INDEX_KEY)
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.client.aclose(close_connection_pool=True)
 
     async def insert_if_absent(self, info: ThreadInfo) -> bool:
         # NX makes creation atomic across replicas; a TTL starts counting at creation.
@@ -90,16 +94,26 @@ class RedisThreadRegistry(ThreadRegistry):
         if query.offset + query.limit > MAX_WINDOW:
             return query.page(await self._scan_all())
         order = query.sort_by if query.sort_by in SORT_FIELDS else "updated_at"
+        where = _filter(query)
+        if order in NUMERIC_SORTS:
+            # A range on the sort field is what lets the optimizer read just the page.
+            where = f"@{order}:[-inf +inf] {'' if where == '*' else where}".strip()
         reply = await self.client.execute_command(
-            "FT.SEARCH", INDEX_NAME, _filter(query), "RETURN", "1", "$",
+            "FT.SEARCH", INDEX_NAME, where, "RETURN", "1", "$",
             "SORTBY", order, "ASC" if query.sort_order == "asc" else "DESC",
-            "LIMIT", str(query.offset), str(query.limit), "DIALECT", "2",
+            "LIMIT", str(query.offset), str(query.limit), "DIALECT", SEARCH_DIALECT,
         )  # fmt: skip
-        return [_from_doc(json.loads(doc)) for doc in _documents(reply)]
+        return [_from_doc(_unwrap(json.loads(doc))) for doc in _documents(reply)]
 
     async def count(self, query: ThreadQuery) -> int:
+        where = _filter(query)
+        if where == "*":
+            # Counting every match walks the whole index; the document count is kept (expired
+            # threads leave it when Redis deletes their key, within moments of the deadline).
+            info = await self.client.execute_command("FT.INFO", INDEX_NAME)
+            return int(_field(info, "num_docs"))
         reply = await self.client.execute_command(
-            "FT.SEARCH", INDEX_NAME, _filter(query), "LIMIT", "0", "0", "DIALECT", "2"
+            "FT.SEARCH", INDEX_NAME, where, "LIMIT", "0", "0", "DIALECT", "2"
         )
         return _total(reply)
 
@@ -145,6 +159,11 @@ def _doc(info: ThreadInfo) -> dict[str, Any]:
     return doc
 
 
+def _unwrap(value: Any) -> dict[str, Any]:
+    # Dialects 3 and up return a JSONPath's matches as an array.
+    return value[0] if isinstance(value, list) else value
+
+
 def _from_doc(doc: dict[str, Any]) -> ThreadInfo:
     return ThreadInfo(**{k: v for k, v in doc.items() if not k.startswith("_")})
 
@@ -169,6 +188,13 @@ def _filter(query: ThreadQuery) -> str:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _field(reply: Any, name: str) -> Any:
+    """One field of an ``FT.INFO`` reply (RESP2 list of pairs, or RESP3 map)."""
+    pairs = reply if isinstance(reply, dict) else dict(zip(reply[::2], reply[1::2], strict=False))
+    value = pairs.get(name.encode(), pairs.get(name))
+    return _text(value) if value is not None else 0
 
 
 def _total(reply: Any) -> int:

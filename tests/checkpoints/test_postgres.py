@@ -10,7 +10,7 @@ import psycopg
 from checkpoint_turns import TURNS, run_turns
 
 from sessiongraph import Sessions
-from sessiongraph.checkpoints import open_backend
+from sessiongraph.checkpoints import ThreadQuery, open_backend
 from sessiongraph.checkpoints.postgres.schema import SCHEMA_VERSION
 from sessiongraph.settings import Settings
 
@@ -55,3 +55,17 @@ async def test_pruning_deletes_the_blobs_no_kept_checkpoint_references(postgres_
             left = set(blobs.fetchall())
         assert left and left <= {(channel, str(version)) for channel, version in versions.items()}
         assert (await sessions.get_state("t")).values == before
+
+
+async def test_the_thread_count_follows_creations_deletions_and_truncation(postgres_clean_url: str) -> None:
+    async with open_backend(postgres_clean_url) as backend:
+        registry = backend.registry
+        for index in range(3):
+            await registry.create(f"t-{index}")
+        await registry.create("t-0", if_exists="do_nothing")
+        await registry.update("t-1", metadata={"a": 1})
+        await registry.delete("t-2")
+        assert await registry.count(ThreadQuery()) == 2
+        with psycopg.connect(postgres_clean_url, autocommit=True) as conn:
+            conn.execute("TRUNCATE sessiongraph_threads")
+        assert await registry.count(ThreadQuery()) == 0

@@ -98,4 +98,4 @@ def test_import_names_the_bad_line(cli: Callable[..., Result], tmp_path: Path) -
 def test_migrate_reports_the_schema(cli: Callable[..., Result], postgres_clean_url: str) -> None:
     assert cli(["migrate"]).stdout.strip() == "sqlite: no schema to migrate"
     postgres = cli(["migrate"], url=postgres_clean_url).stdout
-    assert postgres.startswith("postgres: schema version 1 (up to date)")
+    assert postgres.startswith("postgres: schema version 2 (up to date)")
