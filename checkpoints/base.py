@@ -47,6 +47,9 @@ class Backend(abc.ABC):
 
     name: ClassVar[str]
     """Short name shown to people (``/info``, the CLI); never switched on."""
+    shared: ClassVar[bool] = False
+    """Whether several processes may serve the same sessions from it at once (API workers and
+    replicas); an in-process store or a single file is not."""
 
     def __init__(
         self, url: str, checkpointer: BaseCheckpointSaver, store: BaseStore, registry: ThreadRegistry

@@ -342,6 +342,15 @@ def serve(
     port: Annotated[
         int | None, typer.Option("--port", min=0, max=65535, help="Port (default: settings).")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            "-w",
+            min=1,
+            help="Server processes sharing the sessions (redis:// or postgresql:// backends).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the Agent-Protocol HTTP API (LangGraph SDK and Studio compatible)."""
     options = _options(ctx)
@@ -359,7 +368,7 @@ def serve(
     except ImportError as exc:
         err_console.print(f"[red]Error:[/red] the HTTP API is not available: {escape(str(exc))}")
         raise typer.Exit(1) from None
-    serve_api(settings)
+    serve_api(settings, workers=workers)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -177,6 +177,18 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+def export_to_environment(settings: Settings, *names: str) -> None:
+    """Put fields of ``settings`` into this process's environment (``SESSIONGRAPH_<NAME>``), so
+    child processes (API workers) read the same values with :func:`get_settings`."""
+    for name in names:
+        value = getattr(settings, name)
+        key = f"SESSIONGRAPH_{name.upper()}"
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = str(value)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read once."""

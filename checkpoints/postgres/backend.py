@@ -91,6 +91,7 @@ class PostgresBackend(Backend):
     """``postgresql://`` and ``postgres://`` (see the module docstring)."""
 
     name = "postgres"
+    shared = True
     checkpointer: PooledPostgresSaver
 
     def __init__(

@@ -31,6 +31,7 @@ class RedisBackend(Backend):
     """``redis://`` and ``rediss://`` (see the module docstring)."""
 
     name = "redis"
+    shared = True
     checkpointer: RedisSaver
 
     @classmethod

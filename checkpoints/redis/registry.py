@@ -193,24 +193,27 @@ def _text(value: Any) -> str:
 def _field(reply: Any, name: str) -> Any:
     """One field of an ``FT.INFO`` reply (RESP2 list of pairs, or RESP3 map)."""
     pairs = reply if isinstance(reply, dict) else dict(zip(reply[::2], reply[1::2], strict=False))
-    value = pairs.get(name.encode(), pairs.get(name))
+    value = _get(pairs, name, None)
     return _text(value) if value is not None else 0
+
+
+def _get(reply: dict[Any, Any], name: str, default: Any) -> Any:
+    """A RESP3 map's field, whether the client decodes keys or not."""
+    return reply.get(name.encode(), reply.get(name, default))
 
 
 def _total(reply: Any) -> int:
     if isinstance(reply, dict):  # RESP3
-        return int(reply.get(b"total_results", reply.get("total_results", 0)))
+        return int(_get(reply, "total_results", 0))
     return int(reply[0])
 
 
 def _documents(reply: Any) -> list[str]:
     """The ``$`` field of each result, in order (RESP2 and RESP3 replies)."""
     if isinstance(reply, dict):
-        results = reply.get(b"results", reply.get("results", []))
         docs = []
-        for result in results:
-            fields = result.get(b"extra_attributes", result.get("extra_attributes", {}))
-            raw = fields.get(b"$", fields.get("$"))
+        for result in _get(reply, "results", []):
+            raw = _get(_get(result, "extra_attributes", {}), "$", None)
             if raw is not None:
                 docs.append(_text(raw))
         return docs
