@@ -104,8 +104,12 @@ class Settings(BaseSettings):
         default="memory://", description="'limits' storage URL (memory:// or redis://)."
     )
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="Largest accepted request body.")
-    max_concurrent_runs: int = Field(default=16, gt=0, description="Runs executing at once, server-wide.")
-    max_queued_runs: int = Field(default=64, ge=0, description="Runs waiting for a slot before 503.")
+    # Runs mostly wait on the model, so a slot costs little while it waits: size the slots by the
+    # sessions that talk at once, not by cores.
+    max_concurrent_runs: int = Field(
+        default=256, gt=0, description="Runs executing at once, per server process."
+    )
+    max_queued_runs: int = Field(default=1024, ge=0, description="Runs waiting for a slot before 503.")
     heartbeat_s: float = Field(default=5.0, gt=0, description="Seconds between SSE heartbeat comments.")
     cors_origins: list[str] = Field(
         default_factory=lambda: [
