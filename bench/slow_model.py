@@ -197,15 +197,16 @@ def main() -> None:
                 rows["langgraph dev"] = measure("dev", dev, env, stub_url, args, tmp)
     print(
         f"\n{args.clients} clients x {args.turns} chat turns, model {args.latency_ms:.0f} ms per call "
-        f"(median of {args.repeats} runs); ideal {ideal:.1f} turns/s, turn latency {2 * latency * 1000:.0f} ms"
+        f"(median of {args.repeats} runs); ideal {ideal:.1f} turns/s, "
+        f"turn latency {2 * latency * 1000:.0f} ms"
     )
-    print(
-        f"{'server':<14} {'turns/s':>8} {'of ideal':>9} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7} {'calls/turn':>11}"
-    )
+    header = ("server", "turns/s", "of ideal", "p50 ms", "p95 ms", "errors", "calls/turn")
+    print("{:<14} {:>8} {:>9} {:>8} {:>8} {:>7} {:>11}".format(*header))
     for name, row in rows.items():
         print(
-            f"{name:<14} {row['throughput']:>8.1f} {row['throughput'] / ideal:>9.0%} {row['p50'] * 1000:>8.0f} "
-            f"{row['p95'] * 1000:>8.0f} {row['errors']:>7.0f} {row['calls_per_turn']:>11.2f}"
+            f"{name:<14} {row['throughput']:>8.1f} {row['throughput'] / ideal:>9.0%} "
+            f"{row['p50'] * 1000:>8.0f} {row['p95'] * 1000:>8.0f} {row['errors']:>7.0f} "
+            f"{row['calls_per_turn']:>11.2f}"
         )
 
 
