@@ -1,5 +1,6 @@
 """What only the Postgres backend does: schema setup once across processes, with versions, and
-pruning that leaves only the blobs the kept checkpoints reference."""
+pruning that leaves only the blobs the kept checkpoints reference (and vacuums after a large one),
+the kept thread count."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import asyncio
 import uuid
 
 import psycopg
+import pytest
 from checkpoint_turns import TURNS, run_turns
+from support.polling import until
 
 from sessiongraph import Sessions
 from sessiongraph.checkpoints import ThreadQuery, open_backend
+from sessiongraph.checkpoints.postgres import backend as postgres_backend
 from sessiongraph.checkpoints.postgres.schema import SCHEMA_VERSION
 from sessiongraph.settings import Settings
 
@@ -69,3 +73,22 @@ async def test_the_thread_count_follows_creations_deletions_and_truncation(postg
         with psycopg.connect(postgres_clean_url, autocommit=True) as conn:
             conn.execute("TRUNCATE sessiongraph_threads")
         assert await registry.count(ThreadQuery()) == 0
+
+
+async def test_a_large_prune_vacuums_the_tables(
+    postgres_clean_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_backend, "VACUUM_AFTER_ROWS", 1)
+    url = postgres_clean_url
+    async with Sessions.open(url, settings=Settings(checkpoint_url=url, model="offline")) as sessions:
+        await run_turns(sessions, "t", TURNS[:2])
+        await sessions.prune(["t"], "keep_latest", keep_latest=1)
+
+    async def vacuumed() -> bool:
+        with psycopg.connect(url) as conn:
+            row = conn.execute(
+                "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'checkpoint_blobs'"
+            ).fetchone()
+        return bool(row and row[0] > 0)
+
+    await until(vacuumed, "checkpoint_blobs to be vacuumed")
