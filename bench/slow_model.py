@@ -64,6 +64,7 @@ class SlowStub(OpenAIStubServer):
 
     async def _chat_completions(self, request: Any) -> Any:
         self.calls += 1
+        await request.body()  # read (and cached) before waiting, as a model server would
         await asyncio.sleep(self.latency_s)
         self.requests.clear()  # a long bench would keep every body otherwise
         return await super()._chat_completions(request)
@@ -73,7 +74,16 @@ def run_stub(port: int, latency_s: float) -> None:
     """Serve the slow stub in this process (the ``stub`` sub-command)."""
     import uvicorn
 
-    uvicorn.run(SlowStub(latency_s).app(), host=HOST, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        SlowStub(latency_s).app(),
+        host=HOST,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        backlog=4096,
+    )
 
 
 @contextlib.contextmanager
