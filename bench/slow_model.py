@@ -11,7 +11,9 @@ Targets of issue 10 at C=200, 500 ms: >= 90 % of ideal, p50 within 100 ms of 2 x
 errors.
 
 Run: ``.venv/bin/python bench/slow_model.py [--clients 200] [--latency-ms 500] [--turns 3]
-[--repeats 3] [--checkpoint-url URL] [--skip-dev]`` (default: a temporary SQLite file).
+[--repeats 3] [--checkpoint-url URL] [--workers N] [--skip-dev]`` (default: a temporary SQLite
+file; with ``--workers`` above 1, a Redis from ``tests/support/redis_server.py`` unless a
+``redis://`` URL is given).
 """
 
 from __future__ import annotations
@@ -129,9 +131,11 @@ async def drive(url: str, clients: int, turns: int) -> dict[str, float]:
                 result = await sdk.runs.wait(thread, "agent", input={"messages": [message]})
                 if not isinstance(result, dict) or "__error__" in result or not result.get("messages"):
                     errors += 1
+                    print(f"error: {str(result)[:300]}", file=sys.stderr)
                     continue
-            except Exception:
+            except Exception as exc:
                 errors += 1
+                print(f"error: {exc!r}"[:300], file=sys.stderr)
                 continue
             latencies.append(time.perf_counter() - started)
 
@@ -166,6 +170,9 @@ def measure(name: str, argv: list[str], env: dict[str, str], stub_url: str, args
             figures = asyncio.run(drive(url, args.clients, args.turns))
             figures["calls_per_turn"] = (calls_so_far(stub_url) - before) / (args.clients * args.turns)
             runs.append(figures)
+    if any(run["errors"] for run in runs):
+        problems = [line for line in (tmp / f"{name}.log").read_text().splitlines() if "Error" in line]
+        print(f"{name}: server log errors (last 5):", *problems[-5:], sep="\n  ", file=sys.stderr)
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
@@ -180,6 +187,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--checkpoint-url", default=None)
+    parser.add_argument("--workers", type=int, default=1, help="sessiongraph serve --workers")
     parser.add_argument("--skip-dev", action="store_true")
     args = parser.parse_args()
     if args.command == "stub":
@@ -188,13 +196,19 @@ def main() -> None:
     latency = args.latency_ms / 1000
     ideal = args.clients / (2 * latency)
     rows = {}
-    with tempfile.TemporaryDirectory() as raw_tmp:
+    with tempfile.TemporaryDirectory() as raw_tmp, contextlib.ExitStack() as stack:
         tmp = Path(raw_tmp)
         checkpoint_url = args.checkpoint_url or f"sqlite:///{tmp}/sessions.db"
+        if args.workers > 1 and args.checkpoint_url is None:
+            from support.redis_server import RedisServer
+
+            checkpoint_url = stack.enter_context(RedisServer()).url
         with stub_process(latency, tmp / "stub.log") as stub_url:
             env = env_for(stub_url, checkpoint_url)
             sessiongraph = [str(Path(sys.executable).with_name("sessiongraph")), "serve"]
-            rows["sessiongraph"] = measure("sessiongraph", sessiongraph, env, stub_url, args, tmp)
+            name = "sessiongraph" if args.workers == 1 else f"sessiongraph x{args.workers}"
+            sessiongraph += ["--workers", str(args.workers)]
+            rows[name] = measure("sessiongraph", sessiongraph, env, stub_url, args, tmp)
             if not args.skip_dev:
                 config = tmp / "langgraph.json"
                 config.write_text(
@@ -211,10 +225,10 @@ def main() -> None:
         f"turn latency {2 * latency * 1000:.0f} ms"
     )
     header = ("server", "turns/s", "of ideal", "p50 ms", "p95 ms", "errors", "calls/turn")
-    print("{:<14} {:>8} {:>9} {:>8} {:>8} {:>7} {:>11}".format(*header))
+    print("{:<16} {:>8} {:>9} {:>8} {:>8} {:>7} {:>11}".format(*header))
     for name, row in rows.items():
         print(
-            f"{name:<14} {row['throughput']:>8.1f} {row['throughput'] / ideal:>9.0%} "
+            f"{name:<16} {row['throughput']:>8.1f} {row['throughput'] / ideal:>9.0%} "
             f"{row['p50'] * 1000:>8.0f} {row['p95'] * 1000:>8.0f} {row['errors']:>7.0f} "
             f"{row['calls_per_turn']:>11.2f}"
         )
