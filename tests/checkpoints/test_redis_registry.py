@@ -30,3 +30,11 @@ async def test_threads_of_an_older_release_are_indexed_on_open(redis_flushed_url
     assert 0 < await client.ttl("sessiongraph:thread:old") <= 3600
     assert not await client.exists("sessiongraph:threads")
     await client.aclose()
+
+
+async def test_a_page_past_the_search_window_still_lists_every_thread(redis_flushed_url: str) -> None:
+    async with open_backend(redis_flushed_url) as backend:
+        for thread_id in ("a", "b", "c"):
+            await backend.registry.create(thread_id)
+        everything = await backend.registry.search(ThreadQuery(limit=2**31, sort_order="asc"))
+        assert [t.thread_id for t in everything] == ["a", "b", "c"]

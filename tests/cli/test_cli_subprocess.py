@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from langgraph_sdk import get_client
 from support.openai_stub import OpenAIStubServer
 from support.server_process import HOST, free_port, serving
@@ -134,3 +135,13 @@ def test_serve_refuses_workers_on_a_single_process_backend(sqlite_url: str) -> N
     result = CliRunner().invoke(app, ["--checkpoint-url", sqlite_url, "serve", "--workers", "2"])
     assert result.exit_code == 2
     assert "--workers 2 needs sessions that several processes share" in result.stderr
+
+
+def test_serve_refuses_workers_on_postgres_without_redis_coordination(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SESSIONGRAPH_COORDINATION_URL", raising=False)
+    url = "postgresql://nobody@127.0.0.1:1/sessions"  # never connected to: refused before
+    result = CliRunner().invoke(app, ["--checkpoint-url", url, "serve", "--workers", "3"])
+    assert result.exit_code == 2
+    assert "SESSIONGRAPH_COORDINATION_URL=redis://" in result.stderr
