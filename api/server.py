@@ -1,6 +1,10 @@
-"""``sessiongraph serve``: run the API with uvicorn.
+"""``sessiongraph serve``: run the API with uvicorn, in one process or several workers.
 
 Without API keys the server has no authentication, so it refuses any address but loopback.
+Several workers (``--workers N``) serve the same sessions like replicas do: they need a backend
+that several processes share (``redis://``, ``postgresql://``) and Redis for the coordination of
+runs (locks, run records, streams, cancels): the checkpoint URL itself when it is ``redis://``,
+else ``SESSIONGRAPH_COORDINATION_URL``.
 """
 
 from __future__ import annotations
@@ -9,13 +13,45 @@ import ipaddress
 import sys
 
 import uvicorn
+from fastapi import FastAPI
 
 from sessiongraph.api.app import create_app
-from sessiongraph.settings import Settings
+from sessiongraph.api.coordination.factory import coordination_url
+from sessiongraph.checkpoints.factory import backend_class
+from sessiongraph.settings import Settings, export_to_environment, get_settings
+
+WORKER_FIELDS = ("checkpoint_url", "model", "host", "port", "coordination_url")
+"""Settings the command line may override, handed to the worker processes."""
 
 
 class UnsafeBind(RuntimeError):
     """A non-loopback address was asked for while no API keys are configured."""
+
+
+class UnsharedWorkers(RuntimeError):
+    """More than one worker was asked for on sessions or coordination only one process can use."""
+
+
+def check_workers(settings: Settings, workers: int) -> None:
+    """Raise :class:`UnsharedWorkers` unless ``workers`` processes can share sessions and runs."""
+    if workers <= 1:
+        return
+    if not backend_class(settings.checkpoint_url).shared:
+        raise UnsharedWorkers(
+            f"--workers {workers} needs sessions that several processes share, and "
+            f"{settings.checkpoint_url} lives in one process; use redis://host:port/db or "
+            "postgresql://user@host/db as the checkpoint URL, or run one worker."
+        )
+    if coordination_url(settings) is None:
+        raise UnsharedWorkers(
+            f"--workers {workers} needs Redis to coordinate runs across the workers; set "
+            "SESSIONGRAPH_COORDINATION_URL=redis://host:port/db, or run one worker."
+        )
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (uvicorn's factory; the settings come from the environment)."""
+    return create_app(get_settings())
 
 
 def is_loopback(host: str) -> bool:
@@ -63,19 +99,26 @@ def banner(settings: Settings) -> str:
     )
 
 
-def serve(settings: Settings) -> None:
-    """Start uvicorn on ``settings.host:settings.port`` (blocks until stopped)."""
+def serve(settings: Settings, workers: int = 1) -> None:
+    """Start uvicorn on ``settings.host:settings.port`` with ``workers`` processes (blocks until
+    stopped)."""
     try:
         check_bind(settings)
-    except UnsafeBind as exc:
+        check_workers(settings, workers)
+    except (UnsafeBind, UnsharedWorkers) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     print(banner(settings), flush=True)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    options = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        return
+    print(f"  workers: {workers}", flush=True)
+    export_to_environment(settings, *WORKER_FIELDS)
+    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]

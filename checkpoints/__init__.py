@@ -3,8 +3,8 @@
 - :mod:`.base`: :class:`Backend` (checkpointer + store + thread registry, pruning, storage
   stats, expiry) and :class:`BackendOptions`.
 - :mod:`.factory`: :func:`open_backend` maps a URL scheme to its backend.
-- :mod:`.memory`, :mod:`.sqlite`, :mod:`.redis`: the backends; nothing outside them knows their
-  tables or keys.
+- :mod:`.memory`, :mod:`.sqlite`, :mod:`.redis`, :mod:`.postgres`: the backends; nothing
+  outside them knows their tables or keys.
 - :mod:`.registry`: the thread registry interface and its records; :mod:`.expiry`: the TTL
   sweeper; :mod:`.stats`: the statistics records.
 - :mod:`.documents`: the document tables a backend gives through ``Backend.documents(kind)``

@@ -48,6 +48,8 @@ class BackendOptions:
     """The semantic index of the long-term memory store (``{"embed", "dims", "fields"}``); every
     backend whose store can index passes it to its store (a Postgres backend: to
     ``AsyncPostgresStore(conn, index=...)``), the others set :attr:`Backend.index_unavailable`."""
+    postgres_pool_size: int = 20
+    """Most connections a ``postgresql://`` backend opens (per process)."""
 
 
 class Backend(abc.ABC):
@@ -58,6 +60,9 @@ class Backend(abc.ABC):
     index_unavailable: str | None = None
     """Why the store has no semantic index although one was asked for (``None``: it has one, or
     none was asked for); memory recall then falls back to recency."""
+    shared: ClassVar[bool] = False
+    """Whether several processes may serve the same sessions from it at once (API workers and
+    replicas); an in-process store or a single file is not."""
 
     def __init__(
         self, url: str, checkpointer: BaseCheckpointSaver, store: BaseStore, registry: ThreadRegistry
@@ -98,6 +103,10 @@ class Backend(abc.ABC):
     def crons(self) -> CronRegistry:
         """The persisted cron schedules."""
         return CronRegistry(self.documents("crons"), self.documents("cron_ticks"))
+
+    async def migrate(self) -> str:
+        """Bring the stored schema up to date (opening does it already); says where it stands."""
+        return f"{self.name}: no schema to migrate"
 
     # --- threads -----------------------------------------------------------------------------
 

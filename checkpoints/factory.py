@@ -7,6 +7,8 @@ URL                     backend
 ``sqlite:///rel.db``    :class:`~sessiongraph.checkpoints.sqlite.SqliteBackend` (relative to the
 ``sqlite:////abs.db``   working directory, or absolute)
 ``redis://h:p/db``      :class:`~sessiongraph.checkpoints.redis.RedisBackend` (``rediss://`` too)
+``postgresql://u@h/db`` :class:`~sessiongraph.checkpoints.postgres.PostgresBackend`
+                        (``postgres://`` too)
 ======================  ==================================================================
 
 Example::
@@ -29,6 +31,8 @@ BACKENDS: dict[str, str] = {
     "sqlite": "sessiongraph.checkpoints.sqlite:SqliteBackend",
     "redis": "sessiongraph.checkpoints.redis:RedisBackend",
     "rediss": "sessiongraph.checkpoints.redis:RedisBackend",
+    "postgresql": "sessiongraph.checkpoints.postgres:PostgresBackend",
+    "postgres": "sessiongraph.checkpoints.postgres:PostgresBackend",
 }
 """URL scheme -> ``module:Class`` of its backend (imported on first use, so an unused backend's
 client library is never loaded)."""

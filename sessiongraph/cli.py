@@ -9,6 +9,8 @@ Examples::
     sessiongraph threads list --metadata user=ada
     sessiongraph threads show demo
     sessiongraph threads delete demo --yes
+    sessiongraph threads export -o threads.jsonl        # then `threads import` on another backend
+    sessiongraph --checkpoint-url postgresql://app@db/sessions migrate
     sessiongraph --checkpoint-url redis://127.0.0.1:6379/0 serve --port 8080
 
 The backend and model come from the settings (``SESSIONGRAPH_*`` variables, ``SESSIONGRAPH_CONFIG``
@@ -19,7 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, TextIO
 
 import click
 import typer
@@ -42,6 +47,7 @@ from sessiongraph.cli_support import (
     resolve_options,
 )
 from sessiongraph.settings import settings_with
+from sessiongraph.transfer import ImportFormatError, ImportReport, export_threads, import_threads
 
 app = typer.Typer(
     name="sessiongraph",
@@ -63,8 +69,8 @@ def main(
         str | None,
         typer.Option(
             "--checkpoint-url",
-            help="Where sessions live: memory://, sqlite:///path.db or redis://host:port/db "
-            "(default: settings).",
+            help="Where sessions live: memory://, sqlite:///path.db, redis://host:port/db or "
+            "postgresql://user@host/db (default: settings).",
             show_default=False,
         ),
     ] = None,
@@ -256,11 +262,74 @@ def threads_delete(
     typer.echo(f"deleted {thread_id}")
 
 
+@threads_app.command("export")
+def threads_export(
+    ctx: typer.Context,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
+    ] = None,
+) -> None:
+    """Write every thread (record, messages, summary) as JSON lines: a backup, or `threads import`."""
+    options = _options(ctx)
+
+    async def run(out: TextIO) -> int:
+        count = 0
+        async with open_sessions(options) as sessions:
+            async for line in export_threads(sessions):
+                out.write(line + "\n")
+                count += 1
+        return count
+
+    if output is None:
+        asyncio.run(run(sys.stdout))
+        return
+    with output.open("w", encoding="utf-8") as out:
+        count = asyncio.run(run(out))
+    err_console.print(f"exported {count} thread(s) to {escape(str(output))}")
+
+
+@threads_app.command("import")
+def threads_import(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="A file written by `threads export` ('-': stdin).")],
+) -> None:
+    """Create the exported threads here with their conversations (existing ids are skipped)."""
+    options = _options(ctx)
+
+    async def run(lines: Iterable[str]) -> ImportReport:
+        async with open_sessions(options) as sessions:
+            return await import_threads(sessions, lines)
+
+    try:
+        if str(source) == "-":
+            report = asyncio.run(run(sys.stdin))
+        else:
+            if not source.is_file():
+                raise typer.BadParameter(f"no such file: {source}", param_hint="SOURCE")
+            with source.open(encoding="utf-8") as lines:
+                report = asyncio.run(run(lines))
+    except ImportFormatError as exc:
+        raise typer.BadParameter(str(exc), param_hint="SOURCE") from None
+    typer.echo(f"imported {report.imported} thread(s), skipped {report.skipped} existing")
+
+
 async def _require_thread(sessions: Any, thread_id: str) -> Any:
     try:
         return await sessions.get_thread(thread_id)
     except ThreadNotFound as exc:
         raise typer.BadParameter(str(exc), param_hint="THREAD_ID") from None
+
+
+@app.command()
+def migrate(ctx: typer.Context) -> None:
+    """Create or upgrade the backend's tables (the server and CLI also do it when they open it)."""
+    options = _options(ctx)
+
+    async def run() -> str:
+        async with open_sessions(options) as sessions:
+            return await sessions.migrate()
+
+    typer.echo(asyncio.run(run()))
 
 
 # --- serve ------------------------------------------------------------------------------------
@@ -273,6 +342,15 @@ def serve(
     port: Annotated[
         int | None, typer.Option("--port", min=0, max=65535, help="Port (default: settings).")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            "-w",
+            min=1,
+            help="Server processes sharing the sessions (redis:// or postgresql:// backends).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the Agent-Protocol HTTP API (LangGraph SDK and Studio compatible)."""
     options = _options(ctx)
@@ -290,7 +368,7 @@ def serve(
     except ImportError as exc:
         err_console.print(f"[red]Error:[/red] the HTTP API is not available: {escape(str(exc))}")
         raise typer.Exit(1) from None
-    serve_api(settings)
+    serve_api(settings, workers=workers)
 
 
 if __name__ == "__main__":  # pragma: no cover

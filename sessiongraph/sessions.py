@@ -130,6 +130,7 @@ class Sessions:
             sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
             memory_max_threads=settings.memory_max_threads,
             store_index=index_config(settings),
+            postgres_pool_size=settings.postgres_pool_size,
         )
         async with open_backend(url or settings.checkpoint_url, options) as backend:
             log_memory_mode(backend, settings, indexed=options.store_index is not None)
@@ -422,6 +423,10 @@ class Sessions:
         new_config = await self.graph.aupdate_state(config, values, as_node=as_node)
         await self.lifecycle.settle(config["configurable"]["thread_id"])
         return new_config
+
+    async def migrate(self) -> str:
+        """Bring the backend's stored schema up to date; a line saying where it stands."""
+        return await self.backend.migrate()
 
     # --- retention, expiry and stats ---------------------------------------------------------
 

@@ -101,9 +101,15 @@ class Settings(BaseSettings):
     # --- sessions -------------------------------------------------------------------------
     checkpoint_url: str = Field(
         default="sqlite:///data/sessiongraph.db",
-        description="Where sessions live: memory://, sqlite:///path/to/file.db or redis://host:port/db.",
+        description=(
+            "Where sessions live: memory://, sqlite:///path/to/file.db, redis://host:port/db or "
+            "postgresql://user:password@host:port/db."
+        ),
     )
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0, description="SQLite busy timeout.")
+    postgres_pool_size: int = Field(
+        default=20, ge=2, description="Most connections to PostgreSQL per process (postgresql:// only)."
+    )
     coordination_url: str | None = Field(
         default=None,
         description=(
@@ -164,8 +170,12 @@ class Settings(BaseSettings):
         default="memory://", description="'limits' storage URL (memory:// or redis://)."
     )
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="Largest accepted request body.")
-    max_concurrent_runs: int = Field(default=16, gt=0, description="Runs executing at once, server-wide.")
-    max_queued_runs: int = Field(default=64, ge=0, description="Runs waiting for a slot before 503.")
+    # Runs mostly wait on the model, so a slot costs little while it waits: size the slots by the
+    # sessions that talk at once, not by cores.
+    max_concurrent_runs: int = Field(
+        default=256, gt=0, description="Runs executing at once, per server process."
+    )
+    max_queued_runs: int = Field(default=1024, ge=0, description="Runs waiting for a slot before 503.")
     heartbeat_s: float = Field(default=5.0, gt=0, description="Seconds between SSE heartbeat comments.")
     max_running_runs_per_owner: int = Field(
         default=4,
@@ -311,6 +321,18 @@ class Settings(BaseSettings):
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_path))
         sources.append(file_secret_settings)
         return tuple(sources)
+
+
+def export_to_environment(settings: Settings, *names: str) -> None:
+    """Put fields of ``settings`` into this process's environment (``SESSIONGRAPH_<NAME>``), so
+    child processes (API workers) read the same values with :func:`get_settings`."""
+    for name in names:
+        value = getattr(settings, name)
+        key = f"SESSIONGRAPH_{name.upper()}"
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = str(value)
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions, ExpiryListener
 from sessiongraph.checkpoints.documents import DocumentTable
@@ -25,11 +25,15 @@ from sessiongraph.checkpoints.redis.saver import RedisSaver
 from sessiongraph.checkpoints.redis.store import RedisStore
 from sessiongraph.checkpoints.stats import StorageStats
 
+REGISTRY_CONNECTIONS = 64
+"""Most connections the thread registry opens (per process)."""
+
 
 class RedisBackend(Backend):
     """``redis://`` and ``rediss://`` (see the module docstring)."""
 
     name = "redis"
+    shared = True
     checkpointer: RedisSaver
 
     @classmethod
@@ -49,7 +53,9 @@ class RedisBackend(Backend):
                 )
             )
             await store.setup()
-            yield cls(url, saver, store, RedisThreadRegistry(Redis.from_url(url)))
+            # Blocking: a burst of concurrent turns waits for a connection instead of failing.
+            pool = BlockingConnectionPool.from_url(url, max_connections=REGISTRY_CONNECTIONS, timeout=30)
+            yield cls(url, saver, store, RedisThreadRegistry(Redis(connection_pool=pool)))
 
     @property
     def coordination_url(self) -> str | None:

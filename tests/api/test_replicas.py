@@ -1,5 +1,6 @@
-"""Two API replicas on one Redis: a thread runs once at a time across them, and either replica
-can see, join, cancel and queue behind a run executing on the other."""
+"""Two API replicas coordinating through one Redis, their sessions in that Redis or in Postgres:
+a thread runs once at a time across them, and either replica can see, join, cancel and queue
+behind a run executing on the other."""
 
 from __future__ import annotations
 
@@ -27,10 +28,16 @@ class Replica:
     sdk: LangGraphClient
 
 
-@pytest.fixture
-def servers(make_server: Callable[..., LiveServer], redis_flushed_url: str) -> tuple[LiveServer, LiveServer]:
-    """Two live servers sharing one (flushed) Redis."""
-    return make_server(redis_flushed_url), make_server(redis_flushed_url)
+@pytest.fixture(params=["redis", "postgres"])
+def servers(
+    request: pytest.FixtureRequest, make_server: Callable[..., LiveServer], redis_flushed_url: str
+) -> tuple[LiveServer, LiveServer]:
+    """Two live servers coordinating through one (flushed) Redis; sessions in it or in Postgres."""
+    url = redis_flushed_url if request.param == "redis" else request.getfixturevalue("postgres_clean_url")
+    return (
+        make_server(url, coordination_url=redis_flushed_url),
+        make_server(url, coordination_url=redis_flushed_url),
+    )
 
 
 @pytest.fixture

@@ -88,7 +88,7 @@ def test_threads_delete_asks_unless_yes(cli) -> None:
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["--checkpoint-url", "postgres://x/y", "threads", "list"], "unknown scheme"),
+        (["--checkpoint-url", "mongodb://x/y", "threads", "list"], "unknown scheme"),
         (["--checkpoint-url", "sqlite://relative.db", "threads", "list"], "sqlite:///relative/path.db"),
         (["--model", "gpt-4o", "threads", "list"], "unknown model"),
         (["threads", "show", "missing"], "thread 'missing' not found"),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from langgraph_sdk import get_client
 from support.openai_stub import OpenAIStubServer
 from support.server_process import HOST, free_port, serving
@@ -101,3 +103,45 @@ def test_serve_refuses_a_public_bind_without_api_keys(sqlite_url: str) -> None:
     result = CliRunner().invoke(app, ["--checkpoint-url", sqlite_url, "serve", "--host", "0.0.0.0"])
     assert result.exit_code == 2
     assert "refusing to bind 0.0.0.0" in result.stderr
+
+
+async def test_serve_with_two_workers_shares_sessions(
+    tmp_path: Path, postgres_clean_url: str, redis_flushed_url: str
+) -> None:
+    """``serve --workers 2`` on Postgres, coordinated through Redis: two processes, one set of threads."""
+    port = free_port()
+    base = f"http://{HOST}:{port}"
+    argv = [str(SESSIONGRAPH_BIN), "--checkpoint-url", postgres_clean_url, "--model", "offline", "serve"]
+    env = {**os.environ, "SESSIONGRAPH_API_KEYS": "{}", "SESSIONGRAPH_COORDINATION_URL": redis_flushed_url}
+    log = tmp_path / "serve.log"
+    with serving(
+        [*argv, "--port", str(port), "--workers", "2"], url=base, log=log, boot_timeout_s=90, env=env
+    ):
+        async with get_client(url=base) as client:
+            threads = [await client.threads.create() for _ in range(4)]
+            message = {"role": "user", "content": "what is 6*7?"}
+            results = await asyncio.gather(
+                *(client.runs.wait(t["thread_id"], "agent", input={"messages": [message]}) for t in threads)
+            )
+            assert all("42" in r["messages"][-1]["content"] for r in results)
+            assert await client.threads.count() == 4
+    started = {
+        line.split("[")[-1] for line in log.read_text().splitlines() if "Started server process" in line
+    }
+    assert len(started) == 2
+
+
+def test_serve_refuses_workers_on_a_single_process_backend(sqlite_url: str) -> None:
+    result = CliRunner().invoke(app, ["--checkpoint-url", sqlite_url, "serve", "--workers", "2"])
+    assert result.exit_code == 2
+    assert "--workers 2 needs sessions that several processes share" in result.stderr
+
+
+def test_serve_refuses_workers_on_postgres_without_redis_coordination(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SESSIONGRAPH_COORDINATION_URL", raising=False)
+    url = "postgresql://nobody@127.0.0.1:1/sessions"  # never connected to: refused before
+    result = CliRunner().invoke(app, ["--checkpoint-url", url, "serve", "--workers", "3"])
+    assert result.exit_code == 2
+    assert "SESSIONGRAPH_COORDINATION_URL=redis://" in result.stderr

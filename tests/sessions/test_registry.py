@@ -1,11 +1,11 @@
-"""The thread registry through the session facade, on every backend (memory, SQLite, Redis)."""
+"""The thread registry through the session facade, on every backend (memory, SQLite, Redis, Postgres)."""
 
 from __future__ import annotations
 
 import pytest
 
 from sessiongraph import Sessions, Settings
-from sessiongraph.checkpoints.registry import ThreadExists, ThreadNotFound
+from sessiongraph.checkpoints.registry import ThreadExists, ThreadNotFound, ThreadQuery
 
 
 def settings_for(url: str) -> Settings:
@@ -116,3 +116,13 @@ async def test_registry_and_checkpoints_persist_across_reopen(sqlite_url: str) -
         assert info.metadata == {"user": "ada"} and info.status == "idle"
         values = await sessions.invoke("t-p", "What is my name?")
         assert values["messages"][-1].content == "Your name is Ada."
+
+
+async def test_a_metadata_filter_matches_values_exactly(backend_url: str) -> None:
+    async with Sessions.open(settings=settings_for(backend_url)) as sessions:
+        await sessions.create_thread("both", metadata={"tags": ["a", "b"], "n": 1})
+        await sessions.create_thread("one", metadata={"tags": ["a"], "n": "1"})
+
+        assert [t.thread_id for t in await sessions.list_threads(metadata={"tags": ["a"]})] == ["one"]
+        assert [t.thread_id for t in await sessions.list_threads(metadata={"n": 1})] == ["both"]
+        assert await sessions.count_threads(ThreadQuery(metadata={"n": "1"})) == 1

@@ -17,11 +17,11 @@ def test_memory_survives_a_restart(durable_url: str, run_turns: RunTurns) -> Non
     assert second[0]["messages"] == 4 and second[0]["status"] == "idle"
 
 
-def test_interrupt_in_one_process_resume_in_another(sqlite_url: str, run_turns: RunTurns) -> None:
+def test_interrupt_in_one_process_resume_in_another(durable_url: str, run_turns: RunTurns) -> None:
     approve, edit, reject = (str(uuid.uuid4()) for _ in range(3))
     approval = {"require_plan_approval": True}
     paused = run_turns(
-        sqlite_url,
+        durable_url,
         [
             {"op": "invoke", "thread": t, "message": "compute 12*7", "context": approval}
             for t in (approve, edit, reject)
@@ -36,7 +36,7 @@ def test_interrupt_in_one_process_resume_in_another(sqlite_url: str, run_turns: 
 
     plan = ["Multiply twelve by seven", "Say the product"]
     resumed = run_turns(
-        sqlite_url,
+        durable_url,
         [
             {"op": "resume", "thread": approve, "value": "approve", "context": approval},
             {

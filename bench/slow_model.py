@@ -1,0 +1,238 @@
+"""Many concurrent chat sessions on a slow model: this server vs ``langgraph dev``.
+
+An OpenAI-compatible stub (``tests/support/openai_stub.py``, the offline brain) that waits
+``--latency-ms`` per call runs in its own process. ``C`` clients (``--clients``), each on its own
+thread (conversation), do ``--turns`` chat turns with langgraph-sdk ``runs.wait``, all at once,
+against (a) ``sessiongraph serve`` and (b) ``langgraph dev`` serving the same graph, both calling
+the stub. A chat turn makes 2 model calls, so the ideal throughput is ``C / (2 x latency)``
+turns/s. Per target it prints throughput (and its share of the ideal), p50/p95 turn latency,
+errors, and model calls per turn (counted by the stub), each the median of ``--repeats`` runs.
+Targets of issue 10 at C=200, 500 ms: >= 90 % of ideal, p50 within 100 ms of 2 x latency, no
+errors.
+
+Run: ``.venv/bin/python bench/slow_model.py [--clients 200] [--latency-ms 500] [--turns 3]
+[--repeats 3] [--checkpoint-url URL] [--workers N] [--skip-dev]`` (default: a temporary SQLite
+file; with ``--workers`` above 1, a Redis from ``tests/support/redis_server.py`` unless a
+``redis://`` URL is given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.openai_stub import OpenAIStubServer  # noqa: E402
+from support.server_process import HOST, free_port, serving  # noqa: E402
+
+
+class SlowStub(OpenAIStubServer):
+    """The stub, waiting a fixed time before each chat completion; ``GET /v1/calls`` counts them."""
+
+    def __init__(self, latency_s: float) -> None:
+        super().__init__()
+        self.latency_s = latency_s
+        self.calls = 0
+
+    def app(self) -> Any:
+        """The stub's routes plus the call counter."""
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        app = super().app()
+
+        async def calls(request: Any) -> Any:
+            return JSONResponse({"calls": self.calls})
+
+        async def ok(request: Any) -> Any:
+            return JSONResponse({"ok": True})
+
+        app.router.routes.append(Route("/v1/calls", calls, methods=["GET"]))
+        app.router.routes.append(Route("/ok", ok, methods=["GET"]))
+        return app
+
+    async def _chat_completions(self, request: Any) -> Any:
+        self.calls += 1
+        await request.body()  # read (and cached) before waiting, as a model server would
+        await asyncio.sleep(self.latency_s)
+        self.requests.clear()  # a long bench would keep every body otherwise
+        return await super()._chat_completions(request)
+
+
+def run_stub(port: int, latency_s: float) -> None:
+    """Serve the slow stub in this process (the ``stub`` sub-command)."""
+    import uvicorn
+
+    uvicorn.run(
+        SlowStub(latency_s).app(),
+        host=HOST,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        backlog=4096,
+    )
+
+
+@contextlib.contextmanager
+def stub_process(latency_s: float, log: Path) -> Iterator[str]:
+    """The stub in its own process; yields its base URL (``.../v1``)."""
+    port = free_port()
+    argv = [sys.executable, __file__, "stub", "--port", str(port), "--latency-ms", str(latency_s * 1000)]
+    with serving(argv, url=f"http://{HOST}:{port}", log=log, boot_timeout_s=60):
+        yield f"http://{HOST}:{port}/v1"
+
+
+def env_for(stub_url: str, checkpoint_url: str) -> dict[str, str]:
+    """Both servers: the stub as the model, no rate limit, no telemetry."""
+    return {
+        **os.environ,
+        "SESSIONGRAPH_MODEL": "openai:stub",
+        "SESSIONGRAPH_OPENAI_BASE_URL": stub_url,
+        "SESSIONGRAPH_OPENAI_API_KEY": "bench",
+        "SESSIONGRAPH_CHECKPOINT_URL": checkpoint_url,
+        "SESSIONGRAPH_RATE_LIMIT": "0",
+        "SESSIONGRAPH_API_KEYS": "{}",
+        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+        "LANGGRAPH_NO_VERSION_CHECK": "true",
+        "LANGSMITH_TRACING": "false",
+    }
+
+
+async def drive(url: str, clients: int, turns: int) -> dict[str, float]:
+    """``clients`` conversations of ``turns`` turns at once; throughput, latencies, errors."""
+    from langgraph_sdk import get_client
+
+    sdk = get_client(url=url, timeout=300)
+    latencies: list[float] = []
+    errors = 0
+
+    async def conversation(index: int) -> None:
+        nonlocal errors
+        thread = (await sdk.threads.create())["thread_id"]
+        for turn in range(turns):
+            message = {"role": "user", "content": f"hello from client {index}, turn {turn}"}
+            started = time.perf_counter()
+            try:
+                result = await sdk.runs.wait(thread, "agent", input={"messages": [message]})
+                if not isinstance(result, dict) or "__error__" in result or not result.get("messages"):
+                    errors += 1
+                    print(f"error: {str(result)[:300]}", file=sys.stderr)
+                    continue
+            except Exception as exc:
+                errors += 1
+                print(f"error: {exc!r}"[:300], file=sys.stderr)
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(conversation(i) for i in range(clients)))
+    elapsed = time.perf_counter() - started
+    await sdk.aclose()
+    latencies.sort()
+    return {
+        "throughput": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p95": latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan"),
+        "errors": float(errors),
+    }
+
+
+def calls_so_far(stub_url: str) -> int:
+    """Model calls the stub has answered."""
+    return int(httpx.get(f"{stub_url}/calls", timeout=10).json()["calls"])
+
+
+def measure(name: str, argv: list[str], env: dict[str, str], stub_url: str, args: Any, tmp: Path) -> dict:
+    """Median figures of ``--repeats`` runs against one server."""
+    port = free_port()
+    url = f"http://{HOST}:{port}"
+    runs = []
+    argv = [*argv, "--port", str(port)]
+    with serving(argv, url=url, log=tmp / f"{name}.log", boot_timeout_s=120, env=env, cwd=tmp):
+        asyncio.run(drive(url, min(args.clients, 4), 1))  # warm-up
+        for _ in range(args.repeats):
+            before = calls_so_far(stub_url)
+            figures = asyncio.run(drive(url, args.clients, args.turns))
+            figures["calls_per_turn"] = (calls_so_far(stub_url) - before) / (args.clients * args.turns)
+            runs.append(figures)
+    if any(run["errors"] for run in runs):
+        problems = [line for line in (tmp / f"{name}.log").read_text().splitlines() if "Error" in line]
+        print(f"{name}: server log errors (last 5):", *problems[-5:], sep="\n  ", file=sys.stderr)
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    stub = sub.add_parser("stub", help="serve the slow stub (used by the bench itself)")
+    stub.add_argument("--port", type=int, required=True)
+    stub.add_argument("--latency-ms", type=float, default=500)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--latency-ms", type=float, default=500)
+    parser.add_argument("--turns", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--checkpoint-url", default=None)
+    parser.add_argument("--workers", type=int, default=1, help="sessiongraph serve --workers")
+    parser.add_argument("--skip-dev", action="store_true")
+    args = parser.parse_args()
+    if args.command == "stub":
+        run_stub(args.port, args.latency_ms / 1000)
+        return
+    latency = args.latency_ms / 1000
+    ideal = args.clients / (2 * latency)
+    rows = {}
+    with tempfile.TemporaryDirectory() as raw_tmp, contextlib.ExitStack() as stack:
+        tmp = Path(raw_tmp)
+        checkpoint_url = args.checkpoint_url or f"sqlite:///{tmp}/sessions.db"
+        if args.workers > 1 and args.checkpoint_url is None:
+            from support.redis_server import RedisServer
+
+            checkpoint_url = stack.enter_context(RedisServer()).url
+        with stub_process(latency, tmp / "stub.log") as stub_url:
+            env = env_for(stub_url, checkpoint_url)
+            sessiongraph = [str(Path(sys.executable).with_name("sessiongraph")), "serve"]
+            name = "sessiongraph" if args.workers == 1 else f"sessiongraph x{args.workers}"
+            sessiongraph += ["--workers", str(args.workers)]
+            rows[name] = measure("sessiongraph", sessiongraph, env, stub_url, args, tmp)
+            if not args.skip_dev:
+                config = tmp / "langgraph.json"
+                config.write_text(
+                    f'{{"dependencies": ["{ROOT}"], "graphs": {{"agent": "{ROOT}/graphs/agent.py:graph"}}}}'
+                )
+                dev = [
+                    str(Path(sys.executable).with_name("langgraph")), "dev", "--no-browser", "--no-reload",
+                    "--config", str(config),
+                ]  # fmt: skip
+                rows["langgraph dev"] = measure("dev", dev, env, stub_url, args, tmp)
+    print(
+        f"\n{args.clients} clients x {args.turns} chat turns, model {args.latency_ms:.0f} ms per call "
+        f"(median of {args.repeats} runs); ideal {ideal:.1f} turns/s, "
+        f"turn latency {2 * latency * 1000:.0f} ms"
+    )
+    header = ("server", "turns/s", "of ideal", "p50 ms", "p95 ms", "errors", "calls/turn")
+    print("{:<16} {:>8} {:>9} {:>8} {:>8} {:>7} {:>11}".format(*header))
+    for name, row in rows.items():
+        print(
+            f"{name:<16} {row['throughput']:>8.1f} {row['throughput'] / ideal:>9.0%} "
+            f"{row['p50'] * 1000:>8.0f} {row['p95'] * 1000:>8.0f} {row['errors']:>7.0f} "
+            f"{row['calls_per_turn']:>11.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

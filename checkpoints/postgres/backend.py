@@ -1,0 +1,209 @@
+"""The PostgreSQL backend: ``AsyncPostgresSaver`` + ``AsyncPostgresStore`` + a thread registry.
+
+``postgresql://user:password@host:port/db`` (``postgres://`` too; any libpq URL). Saver, store
+and registry share one ``psycopg_pool.AsyncConnectionPool`` (autocommit, dict rows, a health
+check on checkout). The schema is set up when the backend opens, once across processes (an
+advisory lock), with versions (:mod:`.schema`); ``sessiongraph migrate`` runs the same step.
+
+Pruning keeps the newest N checkpoints of each namespace, deletes older checkpoints and their
+writes, then the blobs only those checkpoints referenced, and makes the oldest kept checkpoint
+the root. Deleted rows become free space that Postgres reuses after ``VACUUM``: autovacuum
+does it in time, and a prune that deleted many rows runs ``VACUUM`` on the three tables at
+once. Expiry is swept (:class:`~sessiongraph.checkpoints.expiry.TTLSweeper`) through the
+registry's expiry index. "Bytes stored" is ``pg_column_size`` of the thread's checkpoints,
+metadata, blobs and writes (as stored, i.e. after TOAST compression).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from langgraph.store.postgres.aio import AsyncPostgresStore
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from sessiongraph.checkpoints.base import Backend, BackendOptions
+from sessiongraph.checkpoints.postgres import schema
+from sessiongraph.checkpoints.postgres.registry import PostgresThreadRegistry
+from sessiongraph.checkpoints.postgres.saver import PooledPostgresSaver
+from sessiongraph.checkpoints.stats import StorageStats
+
+SETUP_POLL_S = 0.05
+"""How often a process waiting for another's schema setup checks again."""
+VACUUM_AFTER_ROWS = 2_000
+"""Rows deleted by pruning (since the last one) after which the tables are vacuumed at once."""
+
+
+def connection_kwargs() -> dict[str, Any]:
+    """What every pooled connection is opened with (as the official packages require)."""
+    return {"autocommit": True, "row_factory": dict_row, "prepare_threshold": 0}
+
+
+@contextlib.asynccontextmanager
+async def open_pool(
+    url: str, max_size: int, timeout_s: float = 30.0
+) -> AsyncIterator[AsyncConnectionPool[Any]]:
+    """An open connection pool for ``url``, closed on exit."""
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        url,
+        min_size=min(2, max_size),
+        max_size=max(2, max_size),
+        kwargs=connection_kwargs(),
+        check=AsyncConnectionPool.check_connection,
+        timeout=timeout_s,
+        open=False,
+    )
+    await pool.open(wait=True, timeout=timeout_s)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def setup_schema(pool: AsyncConnectionPool[Any]) -> tuple[int, int]:
+    """Create or upgrade every table (saver, store, registry) once across processes; returns the
+    registry schema version ``(before, after)``."""
+    async with pool.connection() as conn:
+        # Session-level: the saver and store set up over other pool connections meanwhile. Polled
+        # with try-lock, never waited for in a statement: a waiting statement holds a snapshot, and
+        # the saver's CREATE INDEX CONCURRENTLY would wait for that snapshot forever.
+        while not await _try_lock(conn, schema.SETUP_LOCK):
+            await asyncio.sleep(SETUP_POLL_S)
+        try:
+            await PooledPostgresSaver(pool).setup()
+            await AsyncPostgresStore(pool).setup()
+            return await schema.migrate(conn)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (schema.SETUP_LOCK,))
+
+
+async def _try_lock(conn: AsyncConnection[Any], key: int) -> bool:
+    cursor = await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (key,))
+    row = await cursor.fetchone()
+    return bool(row and row["locked"])
+
+
+class PostgresBackend(Backend):
+    """``postgresql://`` and ``postgres://`` (see the module docstring)."""
+
+    name = "postgres"
+    shared = True
+    checkpointer: PooledPostgresSaver
+
+    def __init__(
+        self,
+        url: str,
+        checkpointer: PooledPostgresSaver,
+        store: AsyncPostgresStore,
+        registry: PostgresThreadRegistry,
+        pool: AsyncConnectionPool[Any],
+    ) -> None:
+        super().__init__(url, checkpointer, store, registry)
+        self.pool = pool
+        self._deleted_since_vacuum = 0
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, url: str, options: BackendOptions) -> AsyncIterator[PostgresBackend]:
+        """See :meth:`Backend.open`."""
+        async with open_pool(url, options.postgres_pool_size) as pool:
+            await setup_schema(pool)
+            saver = PooledPostgresSaver(pool)
+            store = AsyncPostgresStore(pool)
+            backend = cls(url, saver, store, PostgresThreadRegistry(pool), pool)
+            if options.store_index is not None:
+                # The store's vector index needs the pgvector extension, which a stock server
+                # lacks; memory recall then falls back to recency (said at start-up).
+                backend.index_unavailable = "the PostgreSQL store is opened without pgvector"
+            yield backend
+
+    async def migrate(self) -> str:
+        """See :meth:`Backend.migrate`."""
+        before, after = await setup_schema(self.pool)
+        change = f"migrated from version {before}" if before != after else "up to date"
+        return f"postgres: schema version {after} ({change}); checkpoint and store tables set up"
+
+    async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
+        deleted = 0
+        for thread_id in thread_ids:
+            async with self.pool.connection() as conn, conn.transaction():
+                cursor = await conn.execute(
+                    "SELECT DISTINCT checkpoint_ns FROM checkpoints WHERE thread_id = %s", (thread_id,)
+                )
+                for row in await cursor.fetchall():
+                    deleted += await _prune_namespace(conn, thread_id, row["checkpoint_ns"], keep_latest)
+        self._deleted_since_vacuum += deleted
+        if self._deleted_since_vacuum >= VACUUM_AFTER_ROWS:
+            self._deleted_since_vacuum = 0
+            async with self.pool.connection() as conn:
+                await conn.execute("VACUUM checkpoints, checkpoint_blobs, checkpoint_writes")
+
+    async def storage_stats(self, thread_id: str) -> StorageStats:
+        """See :meth:`Backend.storage_stats`."""
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(_STATS_SQL, {"t": thread_id})
+            row = await cursor.fetchone() or {"checkpoints": 0, "bytes": 0}
+        return StorageStats(checkpoints=int(row["checkpoints"]), bytes_stored=int(row["bytes"]))
+
+
+_STATS_SQL = """
+SELECT
+    (SELECT COUNT(*) FROM checkpoints WHERE thread_id = %(t)s) AS checkpoints,
+    (SELECT COALESCE(SUM(pg_column_size(checkpoint) + pg_column_size(metadata)), 0)
+        FROM checkpoints WHERE thread_id = %(t)s)
+    + (SELECT COALESCE(SUM(pg_column_size(blob)), 0) FROM checkpoint_blobs WHERE thread_id = %(t)s)
+    + (SELECT COALESCE(SUM(pg_column_size(blob)), 0) FROM checkpoint_writes WHERE thread_id = %(t)s)
+    AS bytes
+"""
+
+
+async def _prune_namespace(conn: AsyncConnection[Any], thread_id: str, ns: str, keep: int) -> int:
+    """Prune one namespace inside the caller's transaction; returns the rows deleted."""
+    key = {"t": thread_id, "ns": ns}
+    cursor = await conn.execute(
+        "SELECT checkpoint_id FROM checkpoints WHERE thread_id = %(t)s AND checkpoint_ns = %(ns)s "
+        "ORDER BY checkpoint_id DESC LIMIT 1 OFFSET %(skip)s",
+        {**key, "skip": keep - 1},
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return 0
+    where = "thread_id = %(t)s AND checkpoint_ns = %(ns)s AND checkpoint_id < %(cut)s"
+    params = {**key, "cut": row["checkpoint_id"]}
+    cursor = await conn.execute(
+        f"DELETE FROM checkpoints WHERE {where} RETURNING checkpoint -> 'channel_versions' AS versions",
+        params,
+    )
+    freed = _versions(await cursor.fetchall())
+    deleted = cursor.rowcount
+    cursor = await conn.execute(f"DELETE FROM checkpoint_writes WHERE {where}", params)
+    deleted += cursor.rowcount
+    await conn.execute(
+        "UPDATE checkpoints SET parent_checkpoint_id = NULL WHERE thread_id = %(t)s "
+        "AND checkpoint_ns = %(ns)s AND parent_checkpoint_id < %(cut)s",
+        params,
+    )
+    cursor = await conn.execute(
+        "SELECT checkpoint -> 'channel_versions' AS versions FROM checkpoints "
+        "WHERE thread_id = %(t)s AND checkpoint_ns = %(ns)s",
+        key,
+    )
+    # Only blobs that pruned checkpoints referenced and no kept one does: a blob a running
+    # turn wrote just before its checkpoint row is never touched.
+    garbage = sorted(freed - _versions(await cursor.fetchall()))
+    if garbage:
+        cursor = await conn.execute(
+            "DELETE FROM checkpoint_blobs WHERE thread_id = %(t)s AND checkpoint_ns = %(ns)s "
+            "AND (channel, version) IN (SELECT * FROM unnest(%(ch)s::text[], %(ver)s::text[]))",
+            {**key, "ch": [c for c, _ in garbage], "ver": [v for _, v in garbage]},
+        )
+        deleted += cursor.rowcount
+    return max(deleted, 0)
+
+
+def _versions(rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {(channel, str(version)) for row in rows for channel, version in (row["versions"] or {}).items()}

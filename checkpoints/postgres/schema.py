@@ -1,0 +1,101 @@
+"""The tables this package adds next to the official saver's and store's, with schema versions.
+
+``MIGRATIONS[i]`` brings the schema to version ``i + 1``; :func:`migrate` applies the missing
+ones in order under a transaction-level advisory lock, so several processes starting at once (API
+workers, replicas) set the schema up exactly once. The saver's and the store's own tables are
+versioned by their ``setup()`` (``checkpoint_migrations``, ``store_migrations``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection
+
+SETUP_LOCK = 0x5E55_1096
+"""``pg_advisory_lock`` key that serializes schema setup across processes."""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE IF NOT EXISTS sessiongraph_threads (
+        thread_id   TEXT PRIMARY KEY,
+        owner       TEXT,
+        status      TEXT NOT NULL DEFAULT 'idle',
+        metadata    JSONB NOT NULL DEFAULT '{}'::jsonb,
+        created_at  DOUBLE PRECISION NOT NULL,
+        updated_at  DOUBLE PRECISION NOT NULL,
+        ttl_minutes DOUBLE PRECISION
+        )""",
+        "CREATE INDEX IF NOT EXISTS sessiongraph_threads_updated "
+        "ON sessiongraph_threads (updated_at, thread_id)",
+        "CREATE INDEX IF NOT EXISTS sessiongraph_threads_owner "
+        "ON sessiongraph_threads (owner, updated_at, thread_id)",
+        "CREATE INDEX IF NOT EXISTS sessiongraph_threads_metadata "
+        "ON sessiongraph_threads USING GIN (metadata jsonb_path_ops)",
+        "CREATE INDEX IF NOT EXISTS sessiongraph_threads_expiry "
+        "ON sessiongraph_threads ((updated_at + ttl_minutes * 60.0)) WHERE ttl_minutes IS NOT NULL",
+    ),
+    # 2: the number of threads, kept by triggers: COUNT(*) reads the whole table.
+    (
+        "CREATE TABLE IF NOT EXISTS sessiongraph_thread_count ("
+        "id INTEGER PRIMARY KEY CHECK (id = 1), n BIGINT NOT NULL)",
+        "INSERT INTO sessiongraph_thread_count (id, n) SELECT 1, COUNT(*) FROM sessiongraph_threads "
+        "ON CONFLICT (id) DO UPDATE SET n = EXCLUDED.n",
+        """CREATE OR REPLACE FUNCTION sessiongraph_count_threads() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'TRUNCATE' THEN
+                INSERT INTO sessiongraph_thread_count (id, n) VALUES (1, 0)
+                ON CONFLICT (id) DO UPDATE SET n = 0;
+            ELSE
+                INSERT INTO sessiongraph_thread_count AS c (id, n)
+                VALUES (1, CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END)
+                ON CONFLICT (id) DO UPDATE SET n = c.n + EXCLUDED.n;
+            END IF;
+            RETURN NULL;
+        END $$""",
+        "CREATE OR REPLACE TRIGGER sessiongraph_threads_counted AFTER INSERT OR DELETE "
+        "ON sessiongraph_threads FOR EACH ROW EXECUTE FUNCTION sessiongraph_count_threads()",
+        "CREATE OR REPLACE TRIGGER sessiongraph_threads_truncated AFTER TRUNCATE "
+        "ON sessiongraph_threads FOR EACH STATEMENT EXECUTE FUNCTION sessiongraph_count_threads()",
+    ),
+)
+"""The registry's schema: per version, its statements."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+async def schema_version(conn: AsyncConnection[Any]) -> int:
+    """The registry schema version of the database (0 before the first setup)."""
+    cursor = await conn.execute("SELECT to_regclass('sessiongraph_schema') IS NOT NULL AS present")
+    row = await cursor.fetchone()
+    if not row or not _first(row):
+        return 0
+    cursor = await conn.execute("SELECT COALESCE(MAX(version), 0) AS v FROM sessiongraph_schema")
+    row = await cursor.fetchone()
+    return int(_first(row)) if row else 0
+
+
+async def migrate(conn: AsyncConnection[Any]) -> tuple[int, int]:
+    """Apply the missing migrations; returns ``(version_before, version_after)``."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SETUP_LOCK,))
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS sessiongraph_schema ("
+            "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        before = await schema_version(conn)
+        if before > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"the database has sessiongraph schema version {before}, newer than this "
+                f"release's {SCHEMA_VERSION}; upgrade sessiongraph"
+            )
+        for version in range(before + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[version - 1]:
+                await conn.execute(statement.encode())
+            await conn.execute("INSERT INTO sessiongraph_schema (version) VALUES (%s)", (version,))
+    return before, SCHEMA_VERSION
+
+
+def _first(row: Any) -> Any:
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]
