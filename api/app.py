@@ -1,7 +1,8 @@
 """The FastAPI application: ``create_app(settings)``.
 
 The lifespan opens the sessions (backend + compiled graph) once, builds the run manager and its
-coordination parts (in-process, or shared by replicas through Redis: :mod:`.replicas`) and
+coordination parts (in-process, or shared by replicas through Redis: :mod:`.coordination`),
+recovers the runs a dead process left behind (:mod:`.run_recovery`, then in the background) and
 starts the TTL sweeper (any thread may get a TTL over the API; on Redis
 keys expire natively and no sweeper runs). On shutdown it stops the sweeper and interrupts the
 runs still going before closing the backend.
@@ -36,6 +37,7 @@ from sessiongraph.api.ratelimit import RateLimiter
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.routes import assistants, runs, state, system, threads
 from sessiongraph.api.run_manager import RunManager
+from sessiongraph.api.run_recovery import RunRecovery
 from sessiongraph.sessions import Sessions
 from sessiongraph.settings import Settings, get_settings
 
@@ -59,7 +61,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
             Sessions.open(settings=settings, model=model, tools=tools) as sessions,
-            open_coordination(settings) as coordination,
+            open_coordination(settings, sessions.runs) as coordination,
         ):
             manager = RunManager(
                 sessions,
@@ -75,9 +77,15 @@ def create_app(
                 metrics=metrics,
                 limiter=RateLimiter(settings.rate_limit, settings.rate_limit_storage),
                 assistant=SystemAssistant(sessions),
+                coordination=coordination,
             )
             sessions.on_threads_expired(manager.forget_threads)
-            async with coordination.cancellation(manager.cancel_here):
+            recovery = RunRecovery(manager, coordination, interval_s=settings.worker_lease_s)
+            async with (
+                coordination.workers.heartbeats(),
+                coordination.cancellation(manager.cancel_here),
+                recovery.running(),
+            ):
                 sessions.start_ttl_sweeper()
                 try:
                     yield

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from sessiongraph.api.assistant import SystemAssistant
 from sessiongraph.api.auth import Caller, authenticate
+from sessiongraph.api.coordination import Coordination
 from sessiongraph.api.errors import thread_not_found
 from sessiongraph.api.metrics import Metrics
 from sessiongraph.api.ratelimit import RateLimiter
@@ -28,6 +29,7 @@ class Services:
     metrics: Metrics
     limiter: RateLimiter
     assistant: SystemAssistant
+    coordination: Coordination
 
 
 @dataclass

@@ -24,10 +24,12 @@ from sessiongraph.api.run_errors import (
     RunNotActive,
     RunNotFound,
     RunStillActive,
+    ServerDraining,
     ThreadBusy,
 )
 from sessiongraph.api.serialize import dumps
 from sessiongraph.checkpoints import ThreadExists, ThreadNotFound
+from sessiongraph.checkpoints.errors import StorageFull, StoreUnavailable, store_error
 from sessiongraph.lifecycle import NoPendingInterrupt
 
 log = logging.getLogger("sessiongraph.api")
@@ -90,6 +92,9 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     RunNotActive: 404,
     RunStillActive: 422,
     RunCapacityExceeded: 503,
+    ServerDraining: 503,
+    StoreUnavailable: 503,
+    StorageFull: 507,
     InvalidUpdateError: 400,
     EmptyInputError: 400,
 }
@@ -115,7 +120,7 @@ def domain_detail(exc: Exception) -> str:
 
 def domain_headers(exc: Exception) -> dict[str, str]:
     """Extra headers of a domain error (``Retry-After`` when retrying later helps)."""
-    if isinstance(exc, RunCapacityExceeded):
+    if isinstance(exc, RunCapacityExceeded | ServerDraining | StoreUnavailable | StorageFull):
         return {"Retry-After": str(exc.retry_after_s)}
     return {}
 
@@ -167,5 +172,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
+        failure = store_error(exc)
+        if failure is not None and type(failure) in DOMAIN_ERRORS:
+            log.warning("%s %s: %s", request.method, request.url.path, failure)
+            return await _domain(request, failure)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return json_error(500, f"internal error ({type(exc).__name__}); see the server log")

@@ -7,6 +7,13 @@ retention), streaming into the :class:`StreamBroker` and recording its outcome i
 :class:`RunRegistry`. The HTTP handlers only create runs and read results or subscribe through
 this class, so a run survives its client unless the client asked for ``on_disconnect=cancel``.
 
+Admission is atomic: a run's place counts from the first line of :meth:`RunManager.start`,
+before any wait, so runs arriving together never exceed ``max_concurrent + max_queued``.
+Each record names this process (``worker``) and, once it runs, the checkpoint its turn started
+from, so that :mod:`.run_recovery` can finish the runs of a process that died. On SIGTERM
+:meth:`RunManager.drain` admits nothing more, fails the queued runs at once, gives the running
+ones a grace period and then stops them with a rollback; every stream ends with ``error``.
+
 Errors are domain errors (:mod:`sessiongraph.api.run_errors`); HTTP is not known here.
 """
 
@@ -28,10 +35,13 @@ from sessiongraph.api.run_errors import (
     RunCapacityExceeded,
     RunNotFound,
     RunStillActive,
+    ServerDraining,
+    ServerStopped,
     ThreadBusy,
 )
 from sessiongraph.api.serialize import dumps, error_payload
 from sessiongraph.checkpoints import PruneStrategy, ThreadInfo
+from sessiongraph.checkpoints.errors import store_error
 from sessiongraph.lifecycle import CancelAction, NoPendingInterrupt, is_resume
 from sessiongraph.sessions import Sessions
 
@@ -55,6 +65,7 @@ class RunManager:
         self._runs = coordination.runs
         self._broker = coordination.broker
         self._coordination = coordination
+        self.worker_id = coordination.workers.worker_id
         self.metrics = metrics
         self._slots = asyncio.Semaphore(max_concurrent)
         self._capacity = max_concurrent + max_queued
@@ -62,6 +73,11 @@ class RunManager:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._graph_tasks: dict[str, asyncio.Task[RunOutcome]] = {}
         self._cancel: dict[str, CancelAction] = {}
+        self._admitting: set[str] = set()
+        self._unsaved: dict[str, RunRecord] = {}
+        """Finished runs whose final record could not be stored yet (the store was down)."""
+        self._draining = False
+        self._stopping: set[str] = set()
 
     # --- creation --------------------------------------------------------------------------
 
@@ -78,12 +94,42 @@ class RunManager:
     ) -> RunRecord:
         """Admit a run on ``thread`` and schedule it.
 
-        Raises :class:`RunCapacityExceeded`, :class:`ThreadBusy` (``reject``),
-        :class:`NoPendingInterrupt` (a resume with nothing to resume) or
+        Raises :class:`ServerDraining`, :class:`RunCapacityExceeded`, :class:`ThreadBusy`
+        (``reject``), :class:`NoPendingInterrupt` (a resume with nothing to resume) or
         :class:`CheckpointNotFound`.
         """
+        if self._draining:
+            raise ServerDraining()
         if self._admitted >= self._capacity:
             raise RunCapacityExceeded()
+        # Take the place before the first await, so that concurrent arrivals cannot overbook.
+        self._admitted += 1
+        run_id = str(uuid.uuid4())
+        self._admitting.add(run_id)
+        try:
+            record = await self._admit(
+                run_id, thread, plan, assistant_id, metadata, kwargs, multitask_strategy, temporary
+            )
+        except BaseException:
+            self._admitted -= 1
+            raise
+        finally:
+            self._admitting.discard(run_id)
+        self.metrics.run_admitted()
+        self._tasks[run_id] = asyncio.create_task(self._run(record, plan), name=f"run-{run_id}")
+        return record
+
+    async def _admit(
+        self,
+        run_id: str,
+        thread: ThreadInfo,
+        plan: RunPlan,
+        assistant_id: str,
+        metadata: dict[str, Any],
+        kwargs: dict[str, Any],
+        multitask_strategy: str,
+        temporary: bool,
+    ) -> RunRecord:
         thread_id = thread.thread_id
         if plan.checkpoint_id and not await self.sessions.has_checkpoint(thread_id, plan.checkpoint_id):
             raise CheckpointNotFound(plan.checkpoint_id, thread_id)
@@ -96,7 +142,6 @@ class RunManager:
             action: CancelAction = "rollback" if multitask_strategy == "rollback" else "interrupt"
             for other in active:
                 await self.cancel(other, action)
-        run_id = str(uuid.uuid4())
         plan.config["run_id"] = uuid.UUID(run_id)
         plan.config.setdefault("metadata", {}).update(
             run_id=run_id, thread_id=thread_id, assistant_id=assistant_id
@@ -114,6 +159,7 @@ class RunManager:
             multitask_strategy=multitask_strategy,
             owner=thread.owner,
             temporary=temporary,
+            worker=self.worker_id,
         )
         await self._runs.put(record)
         await self._broker.open(run_id)
@@ -122,9 +168,6 @@ class RunManager:
             thread_id,
             {"graph_id": self.sessions.graph_id, "assistant_id": assistant_id} if first_run else None,
         )
-        self._admitted += 1
-        self.metrics.run_admitted()
-        self._tasks[run_id] = asyncio.create_task(self._run(record, plan), name=f"run-{run_id}")
         return record
 
     # --- execution -------------------------------------------------------------------------
@@ -132,12 +175,19 @@ class RunManager:
     async def _run(self, record: RunRecord, plan: RunPlan) -> None:
         try:
             async with self._lock.hold(record.thread_id):
-                if record.status == "pending" and record.run_id not in self._cancel:
+                if record.run_id in self._stopping:
+                    await self._stop_pending(record)
+                elif record.status == "pending" and record.run_id not in self._cancel:
                     async with self._slots:
                         await self._execute(record, plan)
                 elif not await self._others_active(record):
                     # Cancelled while it waited: the thread may have nothing else to run.
                     await self.sessions.settle(record.thread_id)
+        except asyncio.CancelledError:
+            # Shutdown: a run still waiting for its thread or a slot fails now (its client is
+            # told); one cut off mid-turn is left to recovery, which rolls it back.
+            if record.status == "pending":
+                await asyncio.shield(self._stop_pending(record))
         except Exception:
             log.exception("run %s failed outside the graph", record.run_id)
         finally:
@@ -148,7 +198,10 @@ class RunManager:
             if record.temporary:
                 with contextlib.suppress(Exception):
                     await self.sessions.delete_thread(record.thread_id)
-            await self._broker.close(record.run_id)
+            try:
+                await self._broker.close(record.run_id)
+            except Exception:  # the store is down: its stream state expires by itself
+                log.warning("could not close the stream of run %s", record.run_id, exc_info=True)
 
     async def _execute(self, record: RunRecord, plan: RunPlan) -> None:
         started = time.perf_counter()
@@ -160,6 +213,7 @@ class RunManager:
                 create=False,
                 keep_busy=lambda: self._others_active(record),
             ) as turn:
+                record.started_from = turn.started_from
                 await self._set_run(record, "running")
                 self.metrics.run_started()
                 await self._publish(record, "metadata", dumps({"run_id": record.run_id, "attempt": 1}))
@@ -189,7 +243,9 @@ class RunManager:
             await self._fail(record, exc)
             self.metrics.run_finished(record.status, time.perf_counter() - started)
             return
-        if turn.cancelled == "rollback":
+        if turn.cancelled == "rollback" and record.run_id in self._stopping:
+            await self._fail(record, ServerStopped(started=True))
+        elif turn.cancelled == "rollback":
             await self._runs.delete(record.run_id)
             record.status = "interrupted"
         elif turn.cancelled is not None:
@@ -208,15 +264,31 @@ class RunManager:
         return any(r.run_id != record.run_id for r in await self._runs.active(record.thread_id))
 
     async def _fail(self, record: RunRecord, exc: BaseException) -> None:
-        record.error = error_payload(exc)
+        record.error = error_payload(store_error(exc) or exc)
         record.result = dumps({"__error__": record.error})
-        await self._set_run(record, "error")
-        await self._publish(record, "error", dumps(record.error))
+        try:
+            await self._set_run(record, "error")
+        finally:
+            await self._publish(record, "error", dumps(record.error))
+
+    async def _stop_pending(self, record: RunRecord) -> None:
+        """Fail a run that never started because the server is shutting down."""
+        try:
+            await self._fail(record, ServerStopped(started=False))
+            if not await self._others_active(record):
+                await self.sessions.settle(record.thread_id)
+        except Exception:
+            log.exception("could not record that run %s was stopped", record.run_id)
 
     async def _set_run(self, record: RunRecord, status: RunStatus) -> None:
         record.status = status
         record.updated_at = time.time()
-        await self._runs.put(record)
+        try:
+            await self._runs.put(record)
+        except Exception:
+            if not record.active:  # stored by the next recovery sweep, never rolled back
+                self._unsaved[record.run_id] = record
+            raise
 
     # --- reading runs ----------------------------------------------------------------------
 
@@ -333,6 +405,42 @@ class RunManager:
         record = await self._runs.get(run_id)
         if record is not None:
             await self.cancel(record, action)
+
+    # --- shutdown and recovery ---------------------------------------------------------------
+
+    @property
+    def draining(self) -> bool:
+        """Whether the server is shutting down (no new runs are admitted)."""
+        return self._draining
+
+    def owns(self, run_id: str) -> bool:
+        """Whether the run is being admitted or executed by this process right now."""
+        return run_id in self._tasks or run_id in self._admitting or run_id in self._unsaved
+
+    async def store_unsaved(self) -> None:
+        """Store the final records that could not be written when their runs ended."""
+        for run_id, record in list(self._unsaved.items()):
+            await self._runs.put(record)
+            self._unsaved.pop(run_id, None)
+
+    async def drain(self, grace_s: float) -> None:
+        """Shut down runs cleanly (SIGTERM): admit no more; fail the queued runs at once; give
+        the running ones ``grace_s`` seconds, then stop them with a rollback. Every stopped
+        run's record says so, and its stream ends with an ``error`` event."""
+        self._draining = True
+        for run_id, task in list(self._tasks.items()):
+            if run_id not in self._graph_tasks:
+                self._stopping.add(run_id)
+                task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks.values()), timeout=grace_s)
+        for run_id, graph_task in list(self._graph_tasks.items()):
+            log.warning("run %s did not finish within the %ss grace period; stopping it", run_id, grace_s)
+            self._stopping.add(run_id)
+            self._cancel[run_id] = "rollback"
+            graph_task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks.values()), timeout=max(grace_s, 5.0))
 
     async def aclose(self) -> None:
         """Interrupt every run (server shutdown) and wait for their bookkeeping."""

@@ -1,17 +1,65 @@
 """``sessiongraph serve``: run the API with uvicorn.
 
 Without API keys the server has no authentication, so it refuses any address but loopback.
+
+SIGTERM drains before uvicorn stops: the server keeps answering (new runs get 503 with
+``Retry-After``, ``/ready`` says it is shutting down), queued runs fail at once, running ones
+get ``drain_grace_s`` seconds and are then stopped with a rollback, and every stream ends with
+an ``error`` or ``end`` event; only then does uvicorn close the connections. A second SIGTERM
+or a SIGINT stops at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import logging
+import signal
 import sys
+from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
 
 from sessiongraph.api.app import create_app
 from sessiongraph.settings import Settings
+
+log = logging.getLogger("sessiongraph.api.server")
+
+
+class DrainingServer(uvicorn.Server):
+    """A uvicorn server whose first SIGTERM drains the run manager before shutting down."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI, grace_s: float) -> None:
+        super().__init__(config)
+        self._app = app
+        self._grace_s = grace_s
+        self._drain_requested = False
+        self._drain_task: asyncio.Task[None] | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """SIGTERM the first time: drain (see the module docstring); anything else: uvicorn's."""
+        if sig == signal.SIGTERM and not self._drain_requested and not self.should_exit:
+            self._drain_requested = True
+            return
+        super().handle_exit(sig, frame)
+
+    async def on_tick(self, counter: int) -> bool:
+        """Start the drain on the loop once asked (signal handlers must not touch the loop)."""
+        if self._drain_requested and self._drain_task is None:
+            self._drain_task = asyncio.create_task(self._drain(), name="drain")
+        return await super().on_tick(counter)
+
+    async def _drain(self) -> None:
+        services = getattr(self._app.state, "services", None)
+        try:
+            if services is not None:
+                log.info("SIGTERM: draining runs (grace %ss)", self._grace_s)
+                await services.manager.drain(self._grace_s)
+        except Exception:
+            log.exception("drain failed")
+        finally:
+            self.should_exit = True
 
 
 class UnsafeBind(RuntimeError):
@@ -71,11 +119,13 @@ def serve(settings: Settings) -> None:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     print(banner(settings), flush=True)
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         log_level="info",
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+    DrainingServer(config, app, settings.drain_grace_s).run()

@@ -1,10 +1,11 @@
 """The one interface every session backend implements: :class:`Backend`.
 
 A backend owns everything a session store needs, for one URL scheme: the LangGraph checkpointer
-and store, the thread registry, checkpoint pruning, per-thread storage statistics and thread
-expiry. Callers (the session facade, the API) use only this interface; what a backend keeps in
-which table or key is its own business. Adding a backend means one module (or small package)
-with a subclass, registered for its URL scheme in :mod:`sessiongraph.checkpoints.factory`.
+and store, the thread registry, the run records (:mod:`.runs`), checkpoint pruning, per-thread
+storage statistics and thread expiry. Callers (the session facade, the API) use only this
+interface; what a backend keeps in which table or key is its own business. Adding a backend
+means one module (or small package) with a subclass, registered for its URL scheme
+in :mod:`sessiongraph.checkpoints.factory`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from langgraph.store.base import BaseStore
 
 from sessiongraph.checkpoints.expiry import TTLSweeper, sweep_expired
 from sessiongraph.checkpoints.registry import ThreadRegistry
+from sessiongraph.checkpoints.runs import MemoryRunRegistry, RunRegistry
 from sessiongraph.checkpoints.stats import StorageStats
 
 PruneStrategy = Literal["delete", "keep_latest"]
@@ -47,18 +49,32 @@ class Backend(abc.ABC):
     """Short name shown to people (``/info``, the CLI); never switched on."""
 
     def __init__(
-        self, url: str, checkpointer: BaseCheckpointSaver, store: BaseStore, registry: ThreadRegistry
+        self,
+        url: str,
+        checkpointer: BaseCheckpointSaver,
+        store: BaseStore,
+        registry: ThreadRegistry,
+        *,
+        runs: RunRegistry | None = None,
     ) -> None:
         self.url = url
         self.checkpointer = checkpointer
         self.store = store
         self.registry = registry
+        self.runs: RunRegistry = runs if runs is not None else MemoryRunRegistry()
+        """The HTTP API's run records. A durable backend passes its own, so that runs survive a
+        restart and crash recovery can find the runs a dead process left behind; the default
+        keeps them in process memory."""
 
     @classmethod
     @abc.abstractmethod
     def open(cls, url: str, options: BackendOptions) -> contextlib.AbstractAsyncContextManager[Backend]:
         """Open the backend at ``url`` for the duration of an ``async with`` block (the factory
         sets up and closes the registry around it)."""
+
+    async def ping(self) -> None:
+        """Reach the store once (raises when it cannot be reached): what readiness checks."""
+        await self.registry.get("00000000-0000-0000-0000-000000000000")
 
     # --- threads -----------------------------------------------------------------------------
 

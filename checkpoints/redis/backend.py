@@ -14,12 +14,13 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from langgraph.store.redis.aio import AsyncRedisStore
-from redis.asyncio import Redis
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions, ExpiryListener
 from sessiongraph.checkpoints.expiry import TTLSweeper
 from sessiongraph.checkpoints.redis import keys
+from sessiongraph.checkpoints.redis.client import client_options, connect
 from sessiongraph.checkpoints.redis.registry import KEY_PREFIX, RedisThreadRegistry
+from sessiongraph.checkpoints.redis.runs import RedisRunRegistry
 from sessiongraph.checkpoints.redis.saver import RedisSaver
 from sessiongraph.checkpoints.stats import StorageStats
 
@@ -35,10 +36,13 @@ class RedisBackend(Backend):
     async def open(cls, url: str, options: BackendOptions) -> AsyncIterator[RedisBackend]:
         """See :meth:`Backend.open`."""
         async with contextlib.AsyncExitStack() as stack:
-            saver = await stack.enter_async_context(RedisSaver.from_conn_string(url))
+            saver = await stack.enter_async_context(
+                RedisSaver.from_conn_string(url, connection_args=client_options())
+            )
             await saver.asetup()
             store = await stack.enter_async_context(AsyncRedisStore.from_conn_string(url))
-            yield cls(url, saver, store, RedisThreadRegistry(Redis.from_url(url)))
+            client = connect(url)
+            yield cls(url, saver, store, RedisThreadRegistry(client), runs=RedisRunRegistry(client))
 
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         saver = self.checkpointer

@@ -21,6 +21,7 @@ from langgraph.store.sqlite.aio import AsyncSqliteStore
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions, BackendURLError
 from sessiongraph.checkpoints.sqlite.registry import SqliteThreadRegistry
+from sessiongraph.checkpoints.sqlite.runs import SqliteRunRegistry
 from sessiongraph.checkpoints.stats import StorageStats
 
 
@@ -77,8 +78,9 @@ class SqliteBackend(Backend):
         store: AsyncSqliteStore,
         registry: SqliteThreadRegistry,
         path: Path | None,
+        runs: SqliteRunRegistry,
     ) -> None:
-        super().__init__(url, checkpointer, store, registry)
+        super().__init__(url, checkpointer, store, registry, runs=runs)
         self.path = path
         """The database file (``None`` for an in-memory database)."""
 
@@ -88,19 +90,21 @@ class SqliteBackend(Backend):
         """See :meth:`Backend.open`."""
         path = sqlite_path(url)
         async with contextlib.AsyncExitStack() as stack:
-            # Saver, store and registry each get a connection so their transactions never
-            # interleave; an in-memory database exists per connection, so there they share one.
+            # Saver, store, thread registry and run records each get a connection so their
+            # transactions never interleave; an in-memory database exists per connection, so
+            # there they share one.
             connections = []
-            for _ in range(3 if path is not None else 1):
+            for _ in range(4 if path is not None else 1):
                 conn = await connect(path, options.sqlite_busy_timeout_ms)
                 stack.push_async_callback(conn.close)
                 connections.append(conn)
-            connections += [connections[0]] * (3 - len(connections))
+            connections += [connections[0]] * (4 - len(connections))
             saver = AsyncSqliteSaver(connections[0])
             await saver.setup()
             store = AsyncSqliteStore(connections[1])
             await store.setup()
-            yield cls(url, saver, store, SqliteThreadRegistry(connections[2]), path)
+            registry = SqliteThreadRegistry(connections[2])
+            yield cls(url, saver, store, registry, path, SqliteRunRegistry(connections[3]))
 
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         saver = self.checkpointer
