@@ -286,7 +286,9 @@ class RunManager:
         try:
             await self._runs.put(record)
         except Exception:
-            if not record.active:  # stored by the next recovery sweep, never rolled back
+            # The store is down. A success is kept here and stored by the next recovery sweep;
+            # any other run stays active in the store, and the sweep rolls it back.
+            if status == "success":
                 self._unsaved[record.run_id] = record
             raise
 
@@ -422,6 +424,8 @@ class RunManager:
         for run_id, record in list(self._unsaved.items()):
             await self._runs.put(record)
             self._unsaved.pop(run_id, None)
+            if not await self._others_active(record):
+                await self.sessions.settle(record.thread_id)
 
     async def drain(self, grace_s: float) -> None:
         """Shut down runs cleanly (SIGTERM): admit no more; fail the queued runs at once; give
