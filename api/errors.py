@@ -29,7 +29,7 @@ from sessiongraph.api.run_errors import (
 )
 from sessiongraph.api.serialize import dumps
 from sessiongraph.checkpoints import ThreadExists, ThreadNotFound
-from sessiongraph.checkpoints.errors import StorageFull, StoreUnavailable, store_error
+from sessiongraph.checkpoints.errors import STORE_EXCEPTIONS, StorageFull, StoreUnavailable, store_error
 from sessiongraph.lifecycle import NoPendingInterrupt
 
 log = logging.getLogger("sessiongraph.api")
@@ -165,6 +165,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for error_type in DOMAIN_ERRORS:
         app.add_exception_handler(error_type, _domain)
+
+    async def _store(request: Request, exc: Exception) -> Response:
+        # Handled here rather than by the catch-all, which re-raises after answering and so
+        # costs the client its keep-alive connection.
+        failure = store_error(exc)
+        if failure is None:
+            log.error("store error on %s %s", request.method, request.url.path, exc_info=exc)
+            return json_error(500, f"internal error ({type(exc).__name__}); see the server log")
+        log.warning("%s %s: %s", request.method, request.url.path, failure)
+        return await _domain(request, failure)
+
+    for error_type in STORE_EXCEPTIONS:
+        app.add_exception_handler(error_type, _store)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> Response:

@@ -415,6 +415,11 @@ class RunManager:
         """Whether the server is shutting down (no new runs are admitted)."""
         return self._draining
 
+    @property
+    def in_flight(self) -> int:
+        """How many runs this process has admitted and not finished yet."""
+        return len(self._tasks)
+
     def owns(self, run_id: str) -> bool:
         """Whether the run is being admitted or executed by this process right now."""
         return run_id in self._tasks or run_id in self._admitting or run_id in self._unsaved

@@ -40,6 +40,14 @@ class StorageFull(StoreError):
         self.store = store
 
 
+STORE_EXCEPTIONS: tuple[type[Exception], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    sqlite3.DatabaseError,
+)
+"""The client libraries' exceptions :func:`store_error` may recognise (for exception handlers)."""
+
+
 def store_error(exc: BaseException) -> StoreError | None:
     """The store failure behind ``exc`` (itself, or a cause in its chain), or ``None``."""
     seen: set[int] = set()

@@ -60,9 +60,11 @@ def test_sigterm_drains_runs_and_ends_every_stream(
         ServeProcess.sigterm(proc)
         with httpx.Client(base_url=server.url, timeout=10) as http:
             refused = _poll(
-                lambda: (r := http.post(f"/threads/{other}/runs", json={"assistant_id": AGENT})).status_code
-                == 503
-                and r,
+                lambda: (
+                    (r := http.post(f"/threads/{other}/runs", json={"assistant_id": AGENT})).status_code
+                    == 503
+                    and r
+                ),
                 "new runs to be refused",
             )
             assert refused.headers["retry-after"]
