@@ -24,6 +24,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,6 +47,8 @@ from sessiongraph.lifecycle import CancelAction, NoPendingInterrupt, is_resume
 from sessiongraph.sessions import Sessions
 
 log = logging.getLogger("sessiongraph.api.run_manager")
+
+UNSTORED_KEPT = 1000
 
 
 class RunManager:
@@ -74,8 +77,9 @@ class RunManager:
         self._graph_tasks: dict[str, asyncio.Task[RunOutcome]] = {}
         self._cancel: dict[str, CancelAction] = {}
         self._admitting: set[str] = set()
-        self._unsaved: dict[str, RunRecord] = {}
-        """Finished runs whose final record could not be stored yet (the store was down)."""
+        self._unstored: OrderedDict[str, RunRecord] = OrderedDict()
+        """Finished runs whose final record could not be stored (the store was down or full):
+        what this process tells about them until the store has it."""
         self._draining = False
         self._stopping: set[str] = set()
 
@@ -286,20 +290,29 @@ class RunManager:
         try:
             await self._runs.put(record)
         except Exception:
-            # The store is down. A success is kept here and stored by the next recovery sweep;
-            # any other run stays active in the store, and the sweep rolls it back.
-            if status == "success":
-                self._unsaved[record.run_id] = record
+            # The store is down or full. A success is stored by the next recovery sweep; any
+            # other run stays active in the store, and the sweep finishes it (rolling back).
+            if not record.active:
+                self._unstored[record.run_id] = record
+                while len(self._unstored) > UNSTORED_KEPT:
+                    self._unstored.popitem(last=False)
             raise
 
     # --- reading runs ----------------------------------------------------------------------
 
     async def get_run(self, thread_id: str, run_id: str) -> RunRecord:
         """The run ``run_id`` of ``thread_id``, or :class:`RunNotFound`."""
-        run = await self._runs.get(run_id)
+        run = self._known(await self._runs.get(run_id), run_id)
         if run is None or run.thread_id != thread_id:
             raise RunNotFound(run_id, thread_id)
         return run
+
+    def _known(self, stored: RunRecord | None, run_id: str) -> RunRecord | None:
+        """The stored record, or this process's newer one when the store missed its end."""
+        local = self._unstored.get(run_id)
+        if local is not None and (stored is None or stored.active):
+            return local
+        return stored
 
     async def list_runs(
         self, thread_id: str, *, limit: int = 10, offset: int = 0, status: str | None = None
@@ -328,7 +341,9 @@ class RunManager:
 
     async def result(self, record: RunRecord) -> bytes:
         """The ``/wait`` body of a finished run (thread values when the run kept none)."""
-        latest = await self._runs.get(record.run_id) or record
+        latest = self._known(await self._runs.get(record.run_id), record.run_id) or record
+        if latest.active and record.result is not None:
+            latest = record  # the store missed the end this process saw
         if latest.result is not None:
             return latest.result
         try:
@@ -421,14 +436,25 @@ class RunManager:
         return len(self._tasks)
 
     def owns(self, run_id: str) -> bool:
-        """Whether the run is being admitted or executed by this process right now."""
-        return run_id in self._tasks or run_id in self._admitting or run_id in self._unsaved
+        """Whether this process is admitting or executing the run, or has yet to store its success."""
+        unstored = self._unstored.get(run_id)
+        return (
+            run_id in self._tasks
+            or run_id in self._admitting
+            or (unstored is not None and unstored.status == "success")
+        )
+
+    def forget_unstored(self, run_id: str) -> None:
+        """Recovery stored the run's end."""
+        self._unstored.pop(run_id, None)
 
     async def store_unsaved(self) -> None:
-        """Store the final records that could not be written when their runs ended."""
-        for run_id, record in list(self._unsaved.items()):
+        """Store the successes whose final record could not be written when they ended."""
+        for run_id, record in list(self._unstored.items()):
+            if record.status != "success":
+                continue
             await self._runs.put(record)
-            self._unsaved.pop(run_id, None)
+            self._unstored.pop(run_id, None)
             if not await self._others_active(record):
                 await self.sessions.settle(record.thread_id)
 

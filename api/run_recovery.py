@@ -93,7 +93,14 @@ class RunRecovery:
             current = await runs.get(run.run_id)
             if current is None or not current.active:
                 return 0
-            started = current.status == "running"
+            # A later run that started means this one's turn was over: undo nothing of it.
+            later = [
+                r
+                for r in await runs.of_thread(current.thread_id, limit=100)
+                if r.created_at > current.created_at
+            ]
+            superseded = any(r.status in ("running", "success", "interrupted") for r in later)
+            started = current.status == "running" and not superseded
 
             async def others_active() -> bool:
                 return any(r.run_id != current.run_id for r in await runs.active(current.thread_id))
@@ -106,6 +113,7 @@ class RunRecovery:
             current.status = "error"
             current.updated_at = time.time()
             await runs.put(current)
+            self._manager.forget_unstored(current.run_id)
         log.warning(
             "reclaimed run %s of thread %s left %s by worker %s",
             run.run_id,

@@ -83,6 +83,12 @@ class Backend(abc.ABC):
         await self.checkpointer.adelete_thread(thread_id)
         return await self.registry.delete(thread_id)
 
+    async def discard_after(self, thread_id: str, checkpoint_id: str) -> bool:
+        """Delete the thread's checkpoints newer than ``checkpoint_id``: a rollback that needs no
+        space (a full disk refuses the usual one, which writes a copy). ``False`` where the
+        backend cannot."""
+        return False
+
     # --- retention ---------------------------------------------------------------------------
 
     @abc.abstractmethod

@@ -283,7 +283,16 @@ class Lifecycle:
                 # (review_plan, no model call) again so that the thread waits for a resume again.
                 await self.graph.ainvoke(None, thread_config(thread_id))
         except Exception:
-            log.exception("rollback of thread %s failed", thread_id)
+            log.exception("rollback of thread %s failed; discarding the turn's checkpoints", thread_id)
+            await self._discard_after(thread_id, before)
+
+    async def _discard_after(self, thread_id: str, before: RunnableConfig | None) -> None:
+        checkpoint_id = None if before is None else _checkpoint_id(before)
+        try:
+            if checkpoint_id is None or not await self.backend.discard_after(thread_id, checkpoint_id):
+                log.error("thread %s keeps the failed turn's checkpoints", thread_id)
+        except Exception:
+            log.exception("could not discard the failed turn of thread %s", thread_id)
 
 
 def _checkpoint_id(config: RunnableConfig) -> str | None:

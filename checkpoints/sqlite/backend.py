@@ -148,6 +148,18 @@ class SqliteBackend(Backend):
             raise
         return max(deleted, 0)
 
+    async def discard_after(self, thread_id: str, checkpoint_id: str) -> bool:
+        """See :meth:`Backend.discard_after` (checkpoint ids sort by time)."""
+        saver = self.checkpointer
+        async with saver.lock:
+            for table in ("writes", "checkpoints"):
+                await saver.conn.execute(
+                    f"DELETE FROM {table} WHERE thread_id = ? AND checkpoint_id > ?",
+                    (thread_id, checkpoint_id),
+                )
+            await saver.conn.commit()
+        return True
+
     async def storage_stats(self, thread_id: str) -> StorageStats:
         """See :meth:`Backend.storage_stats`."""
         saver = self.checkpointer
