@@ -24,18 +24,16 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from sessiongraph.api.coordination import Coordination, RunRecord, RunStatus, Subscription
+from sessiongraph.api.coordination import Coordination, RunRecord
 from sessiongraph.api.executor import RunOutcome, RunPlan, drive
 from sessiongraph.api.metrics import Metrics
+from sessiongraph.api.run_book import RunBook
 from sessiongraph.api.run_errors import (
     CheckpointNotFound,
     RunCapacityExceeded,
-    RunNotFound,
-    RunStillActive,
     ServerDraining,
     ServerStopped,
     ThreadBusy,
@@ -48,10 +46,8 @@ from sessiongraph.sessions import Sessions
 
 log = logging.getLogger("sessiongraph.api.run_manager")
 
-UNSTORED_KEPT = 1000
 
-
-class RunManager:
+class RunManager(RunBook):
     """Creates, executes, cancels and reports runs (see the module docstring)."""
 
     def __init__(
@@ -63,12 +59,7 @@ class RunManager:
         max_concurrent: int,
         max_queued: int,
     ) -> None:
-        self.sessions = sessions
-        self._lock = coordination.lock
-        self._runs = coordination.runs
-        self._broker = coordination.broker
-        self._coordination = coordination
-        self.worker_id = coordination.workers.worker_id
+        super().__init__(sessions, coordination)
         self.metrics = metrics
         self._slots = asyncio.Semaphore(max_concurrent)
         self._capacity = max_concurrent + max_queued
@@ -77,9 +68,6 @@ class RunManager:
         self._graph_tasks: dict[str, asyncio.Task[RunOutcome]] = {}
         self._cancel: dict[str, CancelAction] = {}
         self._admitting: set[str] = set()
-        self._unstored: OrderedDict[str, RunRecord] = OrderedDict()
-        """Finished runs whose final record could not be stored (the store was down or full):
-        what this process tells about them until the store has it."""
         self._draining = False
         self._stopping: set[str] = set()
 
@@ -264,9 +252,6 @@ class RunManager:
     async def _publish(self, record: RunRecord, event: str, data: bytes) -> None:
         await self._broker.publish(record.run_id, event, data)
 
-    async def _others_active(self, record: RunRecord) -> bool:
-        return any(r.run_id != record.run_id for r in await self._runs.active(record.thread_id))
-
     async def _fail(self, record: RunRecord, exc: BaseException) -> None:
         record.error = error_payload(store_error(exc) or exc)
         record.result = dumps({"__error__": record.error})
@@ -283,77 +268,6 @@ class RunManager:
                 await self.sessions.settle(record.thread_id)
         except Exception:
             log.exception("could not record that run %s was stopped", record.run_id)
-
-    async def _set_run(self, record: RunRecord, status: RunStatus) -> None:
-        record.status = status
-        record.updated_at = time.time()
-        try:
-            await self._runs.put(record)
-        except Exception:
-            # The store is down or full. A success is stored by the next recovery sweep; any
-            # other run stays active in the store, and the sweep finishes it (rolling back).
-            if not record.active:
-                self._unstored[record.run_id] = record
-                while len(self._unstored) > UNSTORED_KEPT:
-                    self._unstored.popitem(last=False)
-            raise
-
-    # --- reading runs ----------------------------------------------------------------------
-
-    async def get_run(self, thread_id: str, run_id: str) -> RunRecord:
-        """The run ``run_id`` of ``thread_id``, or :class:`RunNotFound`."""
-        run = self._known(await self._runs.get(run_id), run_id)
-        if run is None or run.thread_id != thread_id:
-            raise RunNotFound(run_id, thread_id)
-        return run
-
-    def _known(self, stored: RunRecord | None, run_id: str) -> RunRecord | None:
-        """The stored record, or this process's newer one when the store missed its end."""
-        local = self._unstored.get(run_id)
-        if local is not None and (stored is None or stored.active):
-            return local
-        return stored
-
-    async def list_runs(
-        self, thread_id: str, *, limit: int = 10, offset: int = 0, status: str | None = None
-    ) -> list[RunRecord]:
-        """The thread's runs, newest first."""
-        return await self._runs.of_thread(thread_id, limit=limit, offset=offset, status=status)
-
-    async def active_runs(self, thread_id: str) -> list[RunRecord]:
-        """The thread's pending and running runs, oldest first."""
-        return await self._runs.active(thread_id)
-
-    async def last_error(self, thread_id: str) -> dict[str, str] | None:
-        """The error of the thread's newest run, if it failed."""
-        last = await self._runs.of_thread(thread_id, limit=1)
-        return last[0].error if last else None
-
-    async def delete_run(self, run: RunRecord) -> None:
-        """Forget a finished run; :class:`RunStillActive` for one that is not over."""
-        if run.active:
-            raise RunStillActive(run.run_id, run.status)
-        await self._runs.delete(run.run_id)
-
-    async def subscribe(self, run_id: str, last_event_id: int | None = None) -> Subscription:
-        """The run's events after ``last_event_id`` (``0``: all still buffered; ``None``: live)."""
-        return await self._broker.subscribe(run_id, last_event_id)
-
-    async def result(self, record: RunRecord) -> bytes:
-        """The ``/wait`` body of a finished run (thread values when the run kept none)."""
-        latest = self._known(await self._runs.get(record.run_id), record.run_id) or record
-        if latest.active and record.result is not None:
-            latest = record  # the store missed the end this process saw
-        if latest.result is not None:
-            return latest.result
-        try:
-            return dumps((await self.sessions.get_state(record.thread_id)).values or {})
-        except Exception:
-            return b"{}"
-
-    async def wait(self, run_id: str, timeout: float) -> bool:
-        """Wait up to ``timeout`` s for the run to finish; ``True`` once it has."""
-        return await self._broker.wait_closed(run_id, timeout)
 
     # --- threads with runs -----------------------------------------------------------------
 
@@ -443,20 +357,6 @@ class RunManager:
             or run_id in self._admitting
             or (unstored is not None and unstored.status == "success")
         )
-
-    def forget_unstored(self, run_id: str) -> None:
-        """Recovery stored the run's end."""
-        self._unstored.pop(run_id, None)
-
-    async def store_unsaved(self) -> None:
-        """Store the successes whose final record could not be written when they ended."""
-        for run_id, record in list(self._unstored.items()):
-            if record.status != "success":
-                continue
-            await self._runs.put(record)
-            self._unstored.pop(run_id, None)
-            if not await self._others_active(record):
-                await self.sessions.settle(record.thread_id)
 
     async def drain(self, grace_s: float) -> None:
         """Shut down runs cleanly (SIGTERM): admit no more; fail the queued runs at once; give

@@ -29,9 +29,12 @@ def _connections(server: LiveServer) -> list[Any]:
     return [backend.checkpointer.conn, backend.store.conn, backend.registry.conn, backend.runs.conn]
 
 
-async def _cap(server: LiveServer, pages: int | None) -> None:
+async def _disk_full(server: LiveServer, full: bool) -> None:
+    """Cap the file at its current size (``full``), or lift the cap."""
+    if full:  # no free pages either: every new row needs a new page
+        await _connections(server)[0].executescript("PRAGMA incremental_vacuum;")
     for conn in _connections(server):
-        if pages is None:  # space is back
+        if not full:
             await conn.execute(f"PRAGMA max_page_count = {LOTS_OF_PAGES}")
             continue
         async with conn.execute("PRAGMA page_count") as cursor:
@@ -51,19 +54,19 @@ async def test_a_full_disk_rolls_the_turn_back_and_answers_507(
     run = await sdk.runs.create(thread_id, AGENT, input=say(f"BLOCK here {big}"))
     assert await asyncio.to_thread(server.model.entered.wait, BLOCK_TIMEOUT_S)
 
-    await _cap(server, 0)  # the disk is full from now on
+    await _disk_full(server, True)
     server.model.release()
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
         joined = await http.get(f"/threads/{thread_id}/runs/{run['run_id']}/join")
         assert joined.status_code == 200 and "full" in joined.json()["__error__"]["message"]
-        created = await http.post("/threads", json={"metadata": {"note": big}})
+        created = await http.post("/threads", json={"metadata": {"note": big * 10}})
         assert created.status_code == 507 and created.headers["retry-after"]
         assert "full" in created.json()["detail"]
         state = await http.get(f"/threads/{thread_id}/state")
         assert state.status_code == 200 and contents(state.json()["values"]) == before
         assert (await http.get(f"/threads/{thread_id}/runs/{run['run_id']}")).json()["status"] == "error"
 
-    await _cap(server, None)  # space is back
+    await _disk_full(server, False)
 
     async def recorded() -> bool:
         stored = await sdk.runs.get(thread_id, run["run_id"])
