@@ -9,6 +9,7 @@ and its partial turn rolled back, the thread is not stuck, and the next turn wor
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterator
 
@@ -19,6 +20,8 @@ from langgraph_sdk import get_client
 from support.messages import contents, say
 from support.polling import until
 from support.redis_server import RedisServer, RedisUnavailable
+
+from sessiongraph.checkpoints.redis.client import SOCKET_TIMEOUT_S
 
 LEASE_S = 1.0
 RECOVERY_TIMEOUT_S = 30.0
@@ -92,3 +95,20 @@ async def test_redis_outage_fails_fast_and_recovers_without_restart(
         assert contents((await client.threads.get_state(thread_id))["values"]) == before
         result = await client.runs.wait(thread_id, AGENT, input=say("What is my name?"))
         assert contents(result)[-1] == "Your name is Ada."
+
+
+async def test_waits_longer_than_the_socket_timeout_are_fine(
+    make_server: Callable[..., LiveServer], redis_flushed_url: str
+) -> None:
+    """A run silent for longer than the Redis client's socket timeout, and a run waiting that
+    long for its thread, both finish normally: every Redis wait is a loop of short ones."""
+    live = make_server(redis_flushed_url, heartbeat_s=SOCKET_TIMEOUT_S + 2)
+    async with get_client(url=live.url, api_key=None) as client:
+        thread_id = (await client.threads.create())["thread_id"]
+        silent = await block_run(client, live, thread_id)
+        queued = asyncio.create_task(client.runs.wait(thread_id, AGENT, input=say("My name is Ada")))
+        await asyncio.sleep(SOCKET_TIMEOUT_S + 1)  # the silence under test, not a synchronisation
+        live.model.release()
+        said = contents(await queued)
+        assert said[0] == "BLOCK here" and "My name is Ada" in said and "Ada" in said[-1]
+        assert (await client.runs.get(thread_id, silent["run_id"]))["status"] == "success"
