@@ -378,7 +378,10 @@ class RunManager(RunBook):
             await asyncio.wait(list(self._tasks.values()), timeout=max(grace_s, 5.0))
 
     async def aclose(self) -> None:
-        """Interrupt every run (server shutdown) and wait for their bookkeeping."""
+        """Stop every run still going (server shutdown without a drain, e.g. Ctrl-C): like
+        :meth:`drain` with no grace, then cancel whatever is left."""
+        if self._tasks:
+            await self.drain(0.0)
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
