@@ -49,7 +49,7 @@ def test_sigterm_drains_runs_and_ends_every_stream(
         events: list[Any] = []
 
         def stream() -> None:
-            slow = turn_text(thread_id, 60.0)
+            slow = turn_text(thread_id, GRACE_S + 4)  # still thinking when the grace ends
             events.extend(sdk.runs.stream(thread_id, AGENT, input=say(slow), stream_mode="values"))
 
         streamer = threading.Thread(target=stream, daemon=True)
