@@ -69,6 +69,9 @@ def test_sigterm_drains_runs_and_ends_every_stream(
             )
             assert refused.headers["retry-after"]
             assert "shutting down" in refused.json()["detail"]
+            ready = http.get("/ready")
+            assert ready.status_code == 503 and "shutting down" in ready.json()["detail"]
+            assert http.get("/ok").status_code == 200
         streamer.join(timeout=JOIN_TIMEOUT_S)
         assert not streamer.is_alive()
         assert events and events[-1].event == "error", [e.event for e in events]
