@@ -12,7 +12,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 from sessiongraph.api.errors import Unauthorized
 
@@ -26,7 +26,7 @@ class Caller:
     key: str
 
 
-def presented_key(request: Request) -> str | None:
+def presented_key(request: HTTPConnection) -> str | None:
     """The key in ``x-api-key`` or ``Authorization: Bearer``."""
     key = request.headers.get("x-api-key")
     if key:
@@ -38,8 +38,9 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
-def authenticate(request: Request, api_keys: Mapping[str, str]) -> Caller:
-    """The caller of ``request``; raise 401 when keys are configured and none valid was sent."""
+def authenticate(request: HTTPConnection, api_keys: Mapping[str, str]) -> Caller:
+    """The caller of ``request`` (or of a WebSocket handshake); raise 401 when keys are configured
+    and none valid was sent."""
     if not api_keys:
         host = request.client.host if request.client else "local"
         return Caller(owner=None, key=f"ip:{host}")

@@ -7,13 +7,16 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from sessiongraph.api.assistant import SystemAssistant
+from sessiongraph.api.assistant import AssistantDirectory
 from sessiongraph.api.auth import Caller, authenticate
 from sessiongraph.api.coordination import Coordination
-from sessiongraph.api.errors import thread_not_found
+from sessiongraph.api.cron_scheduler import CronScheduler
+from sessiongraph.api.errors import Unauthorized, thread_not_found
 from sessiongraph.api.metrics import Metrics
 from sessiongraph.api.ratelimit import RateLimiter
+from sessiongraph.api.run_create import RunStarter
 from sessiongraph.api.run_manager import RunManager
+from sessiongraph.api.thread_events import ThreadEventHub
 from sessiongraph.checkpoints import ThreadInfo
 from sessiongraph.sessions import Sessions
 from sessiongraph.settings import Settings
@@ -28,8 +31,13 @@ class Services:
     manager: RunManager
     metrics: Metrics
     limiter: RateLimiter
-    assistant: SystemAssistant
     coordination: Coordination
+    assistants: AssistantDirectory
+    runs: RunStarter
+    crons: CronScheduler
+    thread_events: ThreadEventHub
+    auth_failures: RateLimiter
+    """Failed authentications per client address (``Settings.auth_failure_limit``)."""
 
 
 @dataclass
@@ -69,9 +77,25 @@ def services(request: Request) -> Services:
 async def api(request: Request) -> Api:
     """Authenticate the caller and count the request against their rate limit."""
     svc: Services = request.app.state.services
-    caller = authenticate(request, svc.settings.api_keys)
-    await svc.limiter.hit(caller.key)
+    caller = await authenticated(request, svc)
+    if svc.settings.api_keys or "rate_limit" in svc.settings.model_fields_set:
+        # Without keys (loopback only) nobody is limited unless a limit was configured explicitly.
+        await svc.limiter.hit(caller.key)
     return Api(svc, caller)
+
+
+async def authenticated(request: Request, svc: Services) -> Caller:
+    """The caller; failed attempts count against the client address's limit, and once it is
+    spent every attempt from there answers 429 (a right key too, or guessing could go on)."""
+    if not svc.settings.api_keys:
+        return authenticate(request, svc.settings.api_keys)
+    client = f"ip:{request.client.host if request.client else 'local'}"
+    await svc.auth_failures.check(client)
+    try:
+        return authenticate(request, svc.settings.api_keys)
+    except Unauthorized:
+        await svc.auth_failures.count(client)
+        raise
 
 
 ApiDep = Annotated[Api, Depends(api)]

@@ -9,7 +9,7 @@ Layers below HTTP (the session facade, the run manager) raise domain errors only
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,6 +30,8 @@ from sessiongraph.api.run_errors import (
 from sessiongraph.api.serialize import dumps
 from sessiongraph.checkpoints import ThreadExists, ThreadNotFound
 from sessiongraph.checkpoints.errors import STORE_EXCEPTIONS, StorageFull, StoreUnavailable, store_error
+from sessiongraph.checkpoints.assistants import AssistantExists, AssistantNotFound
+from sessiongraph.checkpoints.crons import CronNotFound, InvalidSchedule
 from sessiongraph.lifecycle import NoPendingInterrupt
 
 log = logging.getLogger("sessiongraph.api")
@@ -97,6 +99,10 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     StorageFull: 507,
     InvalidUpdateError: 400,
     EmptyInputError: 400,
+    AssistantNotFound: 404,
+    AssistantExists: 409,
+    CronNotFound: 404,
+    InvalidSchedule: 422,
 }
 """Domain error -> HTTP status. The detail is the error's message (see :func:`domain_detail`)."""
 
@@ -107,7 +113,7 @@ def domain_detail(exc: Exception) -> str:
     if isinstance(exc, ThreadNotFound):
         return thread_not_found(exc.thread_id).detail
     if isinstance(exc, ThreadExists):
-        return f"Thread with ID {exc.thread_id} already exists; use if_exists='do_nothing'"
+        return thread_exists(exc.thread_id).detail
     if isinstance(exc, NoPendingInterrupt):
         return (
             f"thread {exc.thread_id} has no pending interrupt, so command.resume has nothing to resume; "
@@ -130,6 +136,11 @@ def thread_not_found(thread_id: str) -> NotFound:
     return NotFound(f"Thread with ID {thread_id} not found; create it with POST /threads or check the id")
 
 
+def thread_exists(thread_id: str) -> Conflict:
+    """The one 409 for a taken thread id, the same whoever owns the thread (reference wording)."""
+    return Conflict(f"Thread with ID {thread_id} already exists")
+
+
 def json_error(status: int, detail: str, headers: Mapping[str, str] | None = None) -> Response:
     """A ``{"detail": ...}`` response."""
     return Response(
@@ -149,30 +160,57 @@ def validation_detail(errors: list[Any]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers that map exceptions to JSON error responses."""
+ErrorShape = Callable[[int, str, Exception], tuple[int, Any]]
+"""A door's own error body: (status, detail, exception) -> (status, JSON body)."""
+
+
+def shaped_error(
+    path: str,
+    exc: Exception,
+    status: int,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    shapes: Mapping[str, ErrorShape] | None = None,
+) -> Response:
+    """The error response for ``path``: a door's own shape (``shapes`` by path prefix) or ``{"detail"}``."""
+    for prefix, shape in (shapes or {}).items():
+        if path.startswith(prefix):
+            status, body = shape(status, detail, exc)
+            return Response(dumps(body), status, headers=dict(headers or {}), media_type="application/json")
+    return json_error(status, detail, headers)
+
+
+def install_error_handlers(app: FastAPI, shapes: Mapping[str, ErrorShape] | None = None) -> None:
+    """Register the handlers that map exceptions to JSON error responses.
+
+    ``shapes`` maps a path prefix to the error body clients of that door expect (e.g. OpenAI's
+    ``{"error": {...}}`` under ``/v1/``); elsewhere errors are ``{"detail": ...}``.
+    """
+
+    def respond(request: Request, exc: Exception, status: int, detail: str, headers: Any = None) -> Response:
+        return shaped_error(request.url.path, exc, status, detail, headers, shapes)
 
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> Response:
-        return json_error(exc.status_code, exc.detail, exc.headers)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return respond(request, exc, exc.status_code, exc.detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> Response:
-        return json_error(422, validation_detail(list(exc.errors())))
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return respond(request, exc, 422, validation_detail(list(exc.errors())))
 
-    async def _domain(_: Request, exc: Exception) -> Response:
-        return json_error(DOMAIN_ERRORS[type(exc)], domain_detail(exc), domain_headers(exc))
+    async def _domain(request: Request, exc: Exception) -> Response:
+        return respond(request, exc, DOMAIN_ERRORS[type(exc)], domain_detail(exc), domain_headers(exc))
 
     for error_type in DOMAIN_ERRORS:
         app.add_exception_handler(error_type, _domain)
 
     async def _store(request: Request, exc: Exception) -> Response:
-        # Handled here rather than by the catch-all, which re-raises after answering and so
-        # costs the client its keep-alive connection.
+        # The store failing is not a bug here: say which store and when to retry (503/507).
         failure = store_error(exc)
         if failure is None:
             log.error("store error on %s %s", request.method, request.url.path, exc_info=exc)
-            return json_error(500, f"internal error ({type(exc).__name__}); see the server log")
+            detail = f"internal error ({type(exc).__name__}); see the server log"
+            return respond(request, exc, 500, detail)
         log.warning("%s %s: %s", request.method, request.url.path, failure)
         return await _domain(request, failure)
 
@@ -180,14 +218,7 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(error_type, _store)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
-        return json_error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return respond(request, exc, exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        failure = store_error(exc)
-        if failure is not None and type(failure) in DOMAIN_ERRORS:
-            log.warning("%s %s: %s", request.method, request.url.path, failure)
-            return await _domain(request, failure)
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return json_error(500, f"internal error ({type(exc).__name__}); see the server log")
+    # Anything else: UnhandledErrorMiddleware (api/middleware.py) answers 500 and keeps the connection.

@@ -1,10 +1,16 @@
-"""Pure ASGI middleware: JSON bodies sent as ``text/plain`` (LangGraph Studio) and the body cap."""
+"""Pure ASGI middleware: JSON bodies sent as ``text/plain`` (LangGraph Studio), the body cap, and the
+last-resort 500 that keeps the connection usable."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sessiongraph.api.errors import json_error
+from sessiongraph.api.errors import ErrorShape, json_error, shaped_error
+
+log = logging.getLogger("sessiongraph.api")
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -62,3 +68,40 @@ class BodyMiddleware:
 
     def _detail(self) -> str:
         return f"request body larger than {self.max_bytes} bytes; send a smaller body"
+
+
+class UnhandledErrorMiddleware:
+    """Turn an exception no handler took into a logged 500 ``{"detail"}``, and keep the connection.
+
+    Starlette's own last-resort handler re-raises after answering, and uvicorn then closes the
+    connection, so the client's next request on that keep-alive connection fails too. Here the
+    error is logged (``unhandled error on ...``, with the traceback) and answered, and the server
+    carries on. An error after the response started cannot be answered: it propagates.
+    """
+
+    def __init__(self, app: ASGIApp, shapes: Mapping[str, ErrorShape] | None = None) -> None:
+        self.app = app
+        self.shapes = shapes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; answer 500 if it raised before starting a response."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:
+                raise
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            detail = f"internal error ({type(exc).__name__}); see the server log"
+            answer = shaped_error(scope["path"], exc, 500, detail, shapes=self.shapes)
+            await answer(scope, receive, send)

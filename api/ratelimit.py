@@ -17,9 +17,20 @@ from sessiongraph.api.errors import TooManyRequests
 
 
 class RateLimiter:
-    """Checks one hit per request against every configured limit for the caller's key."""
+    """Checks one hit per request against every configured limit for the caller's key.
 
-    def __init__(self, rate_limit: str, storage_url: str) -> None:
+    ``namespace`` keeps separate limiters (requests, failed authentications) apart in one storage;
+    ``what`` names the limit in the 429's detail.
+    """
+
+    def __init__(
+        self,
+        rate_limit: str,
+        storage_url: str,
+        *,
+        namespace: str = "sessiongraph",
+        what: str = "rate limit {item} exceeded for this API key",
+    ) -> None:
         self.items: list[RateLimitItem] = (
             parse_many(rate_limit) if rate_limit.strip() not in ("", "0") else []
         )
@@ -27,14 +38,29 @@ class RateLimiter:
         options = {"implementation": "redispy"} if "redis" in url.split("://", 1)[0] else {}
         self.storage = storage_from_string(url, **options)
         self.limiter = MovingWindowRateLimiter(self.storage)
+        self.namespace = namespace
+        self.what = what
 
     async def hit(self, key: str) -> None:
         """Count a request for ``key``; raise 429 with ``Retry-After`` when over a limit."""
         for item in self.items:
-            if not await self.limiter.hit(item, "sessiongraph", key):
-                stats = await self.limiter.get_window_stats(item, "sessiongraph", key)
-                retry = max(1, math.ceil(stats.reset_time - time.time()))
-                raise TooManyRequests(
-                    f"rate limit {item} exceeded for this API key; retry in {retry} s",
-                    headers={"Retry-After": str(retry)},
-                )
+            if not await self.limiter.hit(item, self.namespace, key):
+                raise await self._refusal(item, key)
+
+    async def check(self, key: str) -> None:
+        """Raise 429 with ``Retry-After`` when ``key`` has spent a limit, without counting a hit."""
+        for item in self.items:
+            if not await self.limiter.test(item, self.namespace, key):
+                raise await self._refusal(item, key)
+
+    async def count(self, key: str) -> None:
+        """Count one hit for ``key`` (never raises for being over)."""
+        for item in self.items:
+            await self.limiter.hit(item, self.namespace, key)
+
+    async def _refusal(self, item: RateLimitItem, key: str) -> TooManyRequests:
+        stats = await self.limiter.get_window_stats(item, self.namespace, key)
+        retry = max(1, math.ceil(stats.reset_time - time.time()))
+        return TooManyRequests(
+            f"{self.what.format(item=item)}; retry in {retry} s", headers={"Retry-After": str(retry)}
+        )

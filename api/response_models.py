@@ -103,19 +103,44 @@ class PruneResult(_Doc):
     pruned_count: int
 
 
-class ThreadStatsModel(_Doc):
-    """``GET /threads/{id}/stats``."""
+SSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-sent events: `metadata` first, then the requested stream modes, then "
+        "`end` (or `error`); `: heartbeat` comments while silent.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+"""The ``responses`` entry of the streaming routes."""
 
-    thread_id: str
-    messages: int
-    prompt_tokens: int
-    budget_tokens: int
-    budget_share: float
-    summary_chars: int
-    summary_tokens: int
-    summarized_messages: int
-    checkpoints: int
-    bytes_stored: int
+
+class SelectedThread(_Doc):
+    """A Thread as ``POST /threads/search`` answers it: only the fields named in ``select`` when given."""
+
+    thread_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    state_updated_at: str | None = None
+    metadata: dict[str, Any] | None = None
+    status: str | None = None
+    config: dict[str, Any] | None = None
+    values: Any = None
+    interrupts: dict[str, list[Any]] | None = None
+    error: Any = None
+
+
+class SelectedAssistant(_Doc):
+    """An Assistant as ``POST /assistants/search`` answers it: only the ``select``-ed fields when given."""
+
+    assistant_id: str | None = None
+    graph_id: str | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    name: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    version: int | None = None
+    description: str | None = None
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 from sessiongraph.api.serialize import dumps
 
 
-class JSON(Response):
-    """A JSON response encoded with :func:`sessiongraph.api.serialize.dumps`."""
+class JSON(JSONResponse):
+    """A JSON response encoded with :func:`sessiongraph.api.serialize.dumps` (a ``JSONResponse``
+    subclass, so FastAPI documents the routes' ``response_model`` in /openapi.json)."""
 
     media_type = "application/json"
 

@@ -60,6 +60,13 @@ class RunBook:
             raise RunNotFound(run_id, thread_id)
         return run
 
+    async def find_run(self, run_id: str) -> RunRecord:
+        """The run ``run_id`` whatever its thread (doors that name runs alone), or :class:`RunNotFound`."""
+        run = self._known(await self._runs.get(run_id), run_id)
+        if run is None:
+            raise RunNotFound(run_id)
+        return run
+
     def _known(self, stored: RunRecord | None, run_id: str) -> RunRecord | None:
         """The stored record, or this process's newer one when the store missed its end."""
         local = self._unstored.get(run_id)

@@ -26,8 +26,8 @@ class RunCapacityExceeded(RunError):
 
     retry_after_s = 1
 
-    def __init__(self) -> None:
-        super().__init__("Too many runs are executing or queued; retry shortly")
+    def __init__(self, detail: str = "Too many runs are executing or queued; retry shortly") -> None:
+        super().__init__(detail)
 
 
 class RunNotFound(RunError):

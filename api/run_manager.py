@@ -1,7 +1,8 @@
 """The run manager: admission, multitask strategies, execution and bookkeeping of runs.
 
 Every run (``/wait``, ``/stream`` or background) executes as its own task: it waits for the
-thread (:class:`ThreadLock`, arrival order), then for a server-wide slot, and then runs one turn
+thread (:class:`ThreadLock`, arrival order), then for one of its owner's slots (so one owner
+cannot hold every slot), then for a server-wide slot, and then runs one turn
 through the session facade's lifecycle (``Sessions.turn``: busy, run, settle or roll back,
 retention), streaming into the :class:`StreamBroker` and recording its outcome in the
 :class:`RunRegistry`. The HTTP handlers only create runs and read results or subscribe through
@@ -24,7 +25,8 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sessiongraph.api.coordination import Coordination, RunRecord
@@ -47,6 +49,12 @@ from sessiongraph.sessions import Sessions
 log = logging.getLogger("sessiongraph.api.run_manager")
 
 
+@dataclass
+class _OwnerSlot:
+    semaphore: asyncio.Semaphore
+    users: int = 0
+
+
 class RunManager(RunBook):
     """Creates, executes, cancels and reports runs (see the module docstring)."""
 
@@ -58,10 +66,18 @@ class RunManager(RunBook):
         metrics: Metrics,
         max_concurrent: int,
         max_queued: int,
+        max_per_owner: int | None = None,
+        max_queued_per_owner: int | None = None,
     ) -> None:
         super().__init__(sessions, coordination)
         self.metrics = metrics
         self._slots = asyncio.Semaphore(max_concurrent)
+        self._max_per_owner = max_per_owner or max_concurrent
+        self._owner_slots: dict[str, _OwnerSlot] = {}
+        self._owner_capacity = self._max_per_owner + (
+            max_queued if max_queued_per_owner is None else max_queued_per_owner
+        )
+        self._admitted_by_owner: dict[str, int] = {}
         self._capacity = max_concurrent + max_queued
         self._admitted = 0
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -94,16 +110,34 @@ class RunManager(RunBook):
             raise ServerDraining()
         if self._admitted >= self._capacity:
             raise RunCapacityExceeded()
-        # Take the place before the first await, so that concurrent arrivals cannot overbook.
+        owner = thread.owner
+        if owner is not None:
+            # Reserved before the first await, so runs arriving together cannot overshoot the cap.
+            if self._admitted_by_owner.get(owner, 0) >= self._owner_capacity:
+                raise RunCapacityExceeded(
+                    f"You have {self._owner_capacity} runs executing or queued, the most one owner may "
+                    "have (settings max_running_runs_per_owner + max_queued_runs_per_owner); retry once "
+                    "some end"
+                )
+            self._admitted_by_owner[owner] = self._admitted_by_owner.get(owner, 0) + 1
+        # The server-wide place too is taken before the first await.
         self._admitted += 1
         run_id = str(uuid.uuid4())
         self._admitting.add(run_id)
         try:
             record = await self._admit(
-                run_id, thread, plan, assistant_id, metadata, kwargs, multitask_strategy, temporary
+                run_id,
+                thread,
+                plan,
+                assistant_id=assistant_id,
+                metadata=metadata,
+                kwargs=kwargs,
+                multitask_strategy=multitask_strategy,
+                temporary=temporary,
             )
         except BaseException:
             self._admitted -= 1
+            self._release_owner(owner)
             raise
         finally:
             self._admitting.discard(run_id)
@@ -116,6 +150,7 @@ class RunManager(RunBook):
         run_id: str,
         thread: ThreadInfo,
         plan: RunPlan,
+        *,
         assistant_id: str,
         metadata: dict[str, Any],
         kwargs: dict[str, Any],
@@ -167,12 +202,17 @@ class RunManager(RunBook):
     async def _run(self, record: RunRecord, plan: RunPlan) -> None:
         try:
             async with self._lock.hold(record.thread_id):
+                executed = False
                 if record.run_id in self._stopping:
+                    executed = True  # told, and its thread settled, by _stop_pending
                     await self._stop_pending(record)
-                elif record.status == "pending" and record.run_id not in self._cancel:
-                    async with self._slots:
-                        await self._execute(record, plan)
-                elif not await self._others_active(record):
+                elif self._runnable(record):
+                    # The owner's share first: a run waiting for it holds no server-wide slot.
+                    async with self._owner_slot(record.owner), self._slots:
+                        if self._runnable(record):
+                            executed = True
+                            await self._execute(record, plan)
+                if not executed and not await self._others_active(record):
                     # Cancelled while it waited: the thread may have nothing else to run.
                     await self.sessions.settle(record.thread_id)
         except asyncio.CancelledError:
@@ -184,16 +224,48 @@ class RunManager(RunBook):
             log.exception("run %s failed outside the graph", record.run_id)
         finally:
             self._admitted -= 1
+            self._release_owner(record.owner)
             self.metrics.run_released()
             self._tasks.pop(record.run_id, None)
             self._cancel.pop(record.run_id, None)
             if record.temporary:
+                # A stateless run leaves nothing behind: its thread and its run records go.
                 with contextlib.suppress(Exception):
                     await self.sessions.delete_thread(record.thread_id)
+                with contextlib.suppress(Exception):
+                    await self._runs.delete_thread(record.thread_id)
             try:
                 await self._broker.close(record.run_id)
             except Exception:  # the store is down: its stream state expires by itself
                 log.warning("could not close the stream of run %s", record.run_id, exc_info=True)
+
+    def _release_owner(self, owner: str | None) -> None:
+        if owner is None:
+            return
+        left = self._admitted_by_owner.get(owner, 1) - 1
+        if left > 0:
+            self._admitted_by_owner[owner] = left
+        else:
+            self._admitted_by_owner.pop(owner, None)
+
+    def _runnable(self, record: RunRecord) -> bool:
+        return record.status == "pending" and record.run_id not in self._cancel
+
+    @contextlib.asynccontextmanager
+    async def _owner_slot(self, owner: str | None) -> AsyncIterator[None]:
+        """One of the owner's ``max_per_owner`` execution slots (no cap without an owner: auth off)."""
+        if owner is None:
+            yield
+            return
+        slot = self._owner_slots.setdefault(owner, _OwnerSlot(asyncio.Semaphore(self._max_per_owner)))
+        slot.users += 1
+        try:
+            async with slot.semaphore:
+                yield
+        finally:
+            slot.users -= 1
+            if slot.users == 0:
+                self._owner_slots.pop(owner, None)
 
     async def _execute(self, record: RunRecord, plan: RunPlan) -> None:
         started = time.perf_counter()

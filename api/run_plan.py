@@ -7,7 +7,7 @@ than as a failed run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -15,6 +15,7 @@ from langgraph.types import Command, Send
 
 from sessiongraph.api.errors import BadRequest, Unprocessable
 from sessiongraph.api.executor import RunPlan
+from sessiongraph.api.run_options import RunLimits
 from sessiongraph.api.schemas import RunCreate
 from sessiongraph.graphs.context import Context
 
@@ -23,8 +24,8 @@ _RESERVED_CONFIGURABLE = frozenset(
 )
 
 
-def build_command(body: RunCreate) -> Command:
-    """``command`` as a ``langgraph.types.Command``."""
+def build_command(body: RunCreate, nodes: Collection[str] | None = None) -> Command:
+    """``command`` as a ``langgraph.types.Command``; ``goto`` must name one of ``nodes`` when given."""
     cmd = body.command
     assert cmd is not None
     kwargs: dict[str, Any] = {}
@@ -38,22 +39,65 @@ def build_command(body: RunCreate) -> Command:
         kwargs["update"] = update
     if cmd.goto not in (None, [], ""):
         goto = cmd.goto if isinstance(cmd.goto, list) else [cmd.goto]
-        kwargs["goto"] = [Send(g["node"], g.get("input")) if isinstance(g, dict) else g for g in goto]
+        kwargs["goto"] = [_goto(g, nodes) for g in goto]
     if not kwargs:
         raise Unprocessable("command needs at least one of resume, update or goto")
     return Command(**kwargs)
 
 
-def build_plan(body: RunCreate, context: Callable[[Mapping[str, Any] | None], Context]) -> RunPlan:
+def _goto(target: Any, nodes: Collection[str] | None) -> str | Send:
+    """One ``command.goto`` entry: a node name or ``{"node", "input"}`` (a Send)."""
+    if isinstance(target, dict) and isinstance(target.get("node"), str):
+        name, send = target["node"], True
+    elif isinstance(target, str):
+        name, send = target, False
+    else:
+        raise Unprocessable('command.goto takes node names or {"node": name, "input": ...} objects')
+    if nodes is not None and name not in nodes:
+        raise Unprocessable(f"command.goto names no node of the graph: {name!r}; nodes: {sorted(nodes)}")
+    return Send(name, target.get("input")) if send else name
+
+
+def build_plan(
+    body: RunCreate,
+    context: Callable[[Mapping[str, Any] | None], Context],
+    limits: RunLimits | None = None,
+    nodes: Collection[str] | None = None,
+    *,
+    assistant_config: Mapping[str, Any] | None = None,
+    assistant_context: Mapping[str, Any] | None = None,
+) -> RunPlan:
     """Validate ``body`` and resolve it into a plan; ``context`` makes the run's Context from the
-    body's ``context`` (with the server's defaults); its ``ValueError`` becomes a 422."""
+    body's ``context`` (with the server's defaults); its ``ValueError`` becomes a 422. ``limits``
+    are the server's per-run maximums; ``nodes`` the graph's node names (for ``command.goto``).
+
+    The assistant's ``config`` and ``context`` are defaults the run's own override key by key;
+    the merged context is also passed on in ``configurable`` (keys that are not Context fields
+    reach the graph that way, as on the reference server)."""
+    limits = limits or RunLimits()
     if body.command is not None and body.input is not None:
         raise Unprocessable("send either input or command, not both")
-    graph_input = build_command(body) if body.command is not None else body.input
-    user_config = dict(body.config or {})
-    configurable = {
-        k: v for k, v in (user_config.get("configurable") or {}).items() if k not in _RESERVED_CONFIGURABLE
+    limits.check_input(body.input)
+    for name in ("interrupt_before", "interrupt_after"):
+        chosen = getattr(body, name)
+        unknown = sorted(set(chosen) - set(nodes)) if isinstance(chosen, list) and nodes is not None else []
+        if unknown:
+            raise Unprocessable(f"{name} names no node of the graph: {unknown}; nodes: {sorted(nodes or ())}")
+    if body.command is not None:
+        limits.check_update(body.command.update, "command.update")
+    graph_input = build_command(body, nodes) if body.command is not None else body.input
+    base_config = dict(assistant_config or {})
+    own_config = body.config.model_dump(exclude_unset=True) if body.config else {}
+    user_config = {**base_config, **own_config}
+    # As on the reference server, a run without ``context`` takes it from ``configurable``.
+    own_context = body.context if body.context is not None else own_config.get("configurable")
+    merged_context = {**(assistant_context or {}), **(own_context or {})}
+    raw_configurable = {
+        **merged_context,
+        **(base_config.get("configurable") or {}),
+        **(own_config.get("configurable") or {}),
     }
+    configurable = {k: v for k, v in raw_configurable.items() if k not in _RESERVED_CONFIGURABLE}
     checkpoint_id = str(body.checkpoint_id) if body.checkpoint_id else None
     if body.checkpoint is not None:
         checkpoint_id = body.checkpoint.checkpoint_id or checkpoint_id
@@ -66,14 +110,14 @@ def build_plan(body: RunCreate, context: Callable[[Mapping[str, Any] | None], Co
     )
     if user_config.get("tags") is not None:
         config["tags"] = user_config["tags"]
-    if user_config.get("recursion_limit") is not None:
-        config["recursion_limit"] = user_config["recursion_limit"]
+    config["recursion_limit"] = limits.recursion_limit(user_config.get("recursion_limit"))
     if user_config.get("max_concurrency") is not None:
         config["max_concurrency"] = user_config["max_concurrency"]
     try:
-        run_context = context(body.context)
+        run_context = context(merged_context or None)
     except (ValueError, TypeError) as exc:
         raise Unprocessable(f"context: {exc}") from None
+    limits.check_context(run_context)
     return RunPlan(
         graph_input=graph_input,
         config=config,
@@ -91,7 +135,7 @@ def run_kwargs(body: RunCreate) -> dict[str, Any]:
     return {
         "input": body.input,
         "command": body.command.model_dump(exclude_unset=True) if body.command else None,
-        "config": body.config or {},
+        "config": body.config.model_dump(exclude_unset=True) if body.config else {},
         "context": body.context or {},
         "stream_mode": body.modes,
         "interrupt_before": body.interrupt_before,

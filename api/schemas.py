@@ -1,12 +1,19 @@
 """Request bodies of the Agent Server protocol (pydantic). Unknown keys are accepted, as the
-reference server accepts them, so newer SDKs keep working."""
+reference server accepts them, so newer SDKs keep working.
+
+Every body is checked whole before any field: a value that cannot be stored exactly (see
+:mod:`sessiongraph.api.storable`) makes it a 422 naming the value's path. Numbers that end up in
+queries (limits, offsets, TTLs) and metadata filters are bounded.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+
+from sessiongraph.api.storable import check_storable
 
 StreamMode = Literal[
     "values", "updates", "messages", "messages-tuple", "custom", "events", "debug", "tasks", "checkpoints"
@@ -15,8 +22,23 @@ MultitaskStrategy = Literal["reject", "interrupt", "rollback", "enqueue"]
 ThreadStatusName = Literal["idle", "busy", "interrupted", "error"]
 
 
+MAX_OFFSET = 1_000_000_000
+"""Largest ``offset`` of a listing (beyond it nothing is found anyway)."""
+MAX_FILTER_KEYS = 64
+"""Most keys of a metadata filter (each becomes a clause of the query)."""
+MAX_TTL_MINUTES = 5_256_000.0
+"""About ten years: a longer TTL is refused rather than overflowing a timestamp."""
+
+MetadataFilter = Annotated[dict[str, Any] | None, Field(max_length=MAX_FILTER_KEYS)]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        return check_storable(data)
 
 
 class CheckpointRef(_Body):
@@ -36,13 +58,28 @@ class CommandBody(_Body):
     goto: Any = None
 
 
+class RunConfig(_Body):
+    """A run's ``config``: the RunnableConfig keys a caller may set (others are kept as given)."""
+
+    tags: list[str] | None = None
+    recursion_limit: StrictInt | None = Field(
+        default=None, ge=1, description="Most graph steps of the run (the server caps it)."
+    )
+    max_concurrency: StrictInt | None = Field(default=None, ge=1)
+    configurable: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    run_name: str | None = None
+
+
 class RunCreate(_Body):
     """The body of every run-creating endpoint."""
 
     assistant_id: str = Field(description="An assistant UUID or a graph id such as 'agent'.")
-    input: Any = None
+    input: dict[str, Any] | None = Field(
+        default=None, description='The turn\'s input, e.g. {"messages": [{"role": "user", "content": "hi"}]}.'
+    )
     command: CommandBody | None = None
-    config: dict[str, Any] | None = None
+    config: RunConfig | None = None
     context: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     checkpoint: CheckpointRef | None = None
@@ -71,7 +108,7 @@ class ThreadTTL(_Body):
     """
 
     strategy: Literal["delete"] = "delete"
-    ttl: float = Field(gt=0, description="Idle minutes before the thread is deleted.")
+    ttl: float = Field(gt=0, le=MAX_TTL_MINUTES, description="Idle minutes before the thread is deleted.")
 
 
 def _ttl_object(value: Any) -> Any:
@@ -104,19 +141,19 @@ class ThreadPatch(_Body):
 class ThreadPrune(_Body):
     """``POST /threads/prune``."""
 
-    thread_ids: list[UUID]
+    thread_ids: list[UUID] = Field(max_length=1000)
     strategy: Literal["delete", "keep_latest"] = "delete"
 
 
 class ThreadSearch(_Body):
     """``POST /threads/search``."""
 
-    metadata: dict[str, Any] | None = None
-    values: dict[str, Any] | None = None
-    ids: list[UUID] | None = None
+    metadata: MetadataFilter = None
+    values: MetadataFilter = None
+    ids: list[UUID] | None = Field(default=None, max_length=1000)
     status: ThreadStatusName | None = None
     limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     sort_by: Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"] = "updated_at"
     sort_order: Literal["asc", "desc"] = "desc"
     select: list[str] | None = None
@@ -125,8 +162,8 @@ class ThreadSearch(_Body):
 class ThreadCount(_Body):
     """``POST /threads/count``."""
 
-    metadata: dict[str, Any] | None = None
-    values: dict[str, Any] | None = None
+    metadata: MetadataFilter = None
+    values: MetadataFilter = None
     status: ThreadStatusName | None = None
 
 
@@ -150,27 +187,21 @@ class HistoryQuery(_Body):
     """``POST /threads/{id}/history``: ``before`` is a checkpoint id or a checkpoint dict."""
 
     limit: int = Field(default=10, ge=1, le=1000)
-    before: str | dict[str, Any] | None = None
-    metadata: dict[str, Any] | None = None
-    checkpoint: dict[str, Any] | None = None
+    before: str | dict[str, Any] | None = Field(
+        default=None, description="A checkpoint id, or a checkpoint config {configurable: {checkpoint_id}}."
+    )
+    metadata: MetadataFilter = None
+    checkpoint: CheckpointRef | None = None
 
     @field_validator("before")
     @classmethod
     def _before_id(cls, value: str | dict[str, Any] | None) -> str | None:
         if isinstance(value, dict):
             conf = value.get("configurable", value)
-            return conf.get("checkpoint_id")
+            if not isinstance(conf, dict):
+                raise ValueError("before.configurable must be an object such as {'checkpoint_id': '...'}")
+            found = conf.get("checkpoint_id")
+            if found is not None and not isinstance(found, str):
+                raise ValueError("before.checkpoint_id must be a checkpoint id (a string)")
+            return found
         return value
-
-
-class AssistantSearch(_Body):
-    """``POST /assistants/search``."""
-
-    metadata: dict[str, Any] | None = None
-    graph_id: str | None = None
-    name: str | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
-    sort_by: str | None = None
-    sort_order: Literal["asc", "desc"] | None = None
-    select: list[str] | None = None

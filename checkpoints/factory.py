@@ -44,8 +44,10 @@ def backend_class(url: str) -> type[Backend]:
     scheme = urlparse(url).scheme
     target = BACKENDS.get(scheme)
     if target is None:
+        known = ", ".join(f"{name}://" for name in BACKENDS)
         raise BackendURLError(
-            f"unknown checkpoint URL {url!r}; use memory://, sqlite:///path/to/file.db or redis://host:port/db"
+            f"checkpoint URL {url!r} has an unknown scheme; use one of {known} "
+            "(e.g. memory://, sqlite:///path/to/file.db, redis://host:port/db)"
         )
     module, _, name = target.partition(":")
     cls: type[Backend] = getattr(importlib.import_module(module), name)

@@ -49,6 +49,7 @@ from sessiongraph.nodes.reflect import make_reflect
 from sessiongraph.nodes.retry import LLM_RETRY
 from sessiongraph.nodes.review import review_plan
 from sessiongraph.nodes.summarize import make_summarize, needs_summary
+from sessiongraph.nodes.tool_limits import ToolLimits
 from sessiongraph.nodes.tools import merge_tools
 from sessiongraph.nodes.understand import make_understand
 from sessiongraph.settings import Settings
@@ -97,7 +98,8 @@ def build_graph(
     builder.add_node("review_plan", review_plan)
     builder.add_node("execute", make_execute(deps), retry_policy=LLM_RETRY)
     # LangGraph's add_node overloads have no (state, runtime, config) node; it injects both all the same.
-    builder.add_node("tools", make_tools(all_tools))  # type: ignore[call-overload]
+    limits = ToolLimits(settings.tool_timeout_s, settings.tool_max_output_chars) if settings else ToolLimits()
+    builder.add_node("tools", make_tools(all_tools, limits))  # type: ignore[call-overload]
     builder.add_node("reflect", make_reflect(deps), retry_policy=LLM_RETRY)
     builder.add_node("answer", make_answer(deps), retry_policy=LLM_RETRY)
 

@@ -25,6 +25,7 @@ from sessiongraph.nodes.node_types import AgentNode, AgentNodeWithConfig
 from sessiongraph.nodes.progress import progress_writer, report_tool_progress, tool_progress
 from sessiongraph.nodes.prompting import conversation, format_plan, format_results, system_message
 from sessiongraph.nodes.structured import tool_model
+from sessiongraph.nodes.tool_limits import ToolLimits
 
 
 def step_results_of(state: AgentState) -> list[StepResult]:
@@ -69,13 +70,15 @@ def make_execute(deps: NodeDeps) -> AgentNode:
     return execute
 
 
-def make_tools(tools: Sequence[BaseTool]) -> AgentNodeWithConfig:
+def make_tools(tools: Sequence[BaseTool], limits: ToolLimits | None = None) -> AgentNodeWithConfig:
     """Build the ``tools`` node: runs the last AI message's tool calls, failures become error results.
 
     A call to a tool the context does not enable is answered with an error result instead of running.
-    Each call is reported as custom stream events (:mod:`sessiongraph.nodes.progress`).
+    Each call is reported as custom stream events (:mod:`sessiongraph.nodes.progress`) and is held
+    to ``limits`` (time and output size per call; :class:`ToolLimits` defaults when ``None``).
     """
-    tool_node = ToolNode(list(tools), handle_tool_errors=_tool_error, awrap_tool_call=report_tool_progress)
+    wrapper = (limits or ToolLimits()).wrap(report_tool_progress)
+    tool_node = ToolNode(list(tools), handle_tool_errors=_tool_error, awrap_tool_call=wrapper)
     every_name = [t.name for t in tools]
 
     async def run_tools(

@@ -42,6 +42,10 @@ _CONSTANTS = {"pi": math.pi, "e": math.e}
 _MAX_EXPONENT = 1000
 _MAX_RESULT_BITS = 4096  # about 1,200 decimal digits
 _MAX_EXPRESSION_CHARS = 500
+_MAX_ROUND_DIGITS = 100
+"""``round(x, n)`` with ``|n|`` beyond this is refused: on an integer a negative ``n`` computes
+``10**-n`` before rounding, so ``round(1, -10**7)`` would hold the CPU for seconds."""
+_ARITY: dict[str, tuple[int, int]] = {"round": (1, 2), "log": (1, 2)}
 
 
 class CalculatorError(ValueError):
@@ -92,8 +96,10 @@ def _eval(node: ast.AST) -> float:
         and node.func.id in _FUNCTIONS
         and not node.keywords
     ):
+        args = [_eval(arg) for arg in node.args]
+        _check_call(node.func.id, args)
         try:
-            return _bounded(_FUNCTIONS[node.func.id](*(_eval(arg) for arg in node.args)))
+            return _bounded(_FUNCTIONS[node.func.id](*args))
         except (ValueError, TypeError, OverflowError) as exc:
             raise CalculatorError(f"{node.func.id}: {exc}") from exc
     raise CalculatorError(f"unsupported element {ast.dump(node)[:60]!r}; only arithmetic is allowed")
@@ -105,6 +111,17 @@ def _check_power(base: float, exponent: float) -> None:
         raise CalculatorError(f"exponent {exponent} is too large (limit {_MAX_EXPONENT})")
     if abs(base) > 1 and exponent > 0 and exponent * math.log2(abs(base)) > _MAX_RESULT_BITS:
         raise CalculatorError("the result is too large")
+
+
+def _check_call(name: str, args: list[float]) -> None:
+    """Refuse a call whose arguments would make it slow or huge, before making it."""
+    low, high = _ARITY.get(name, (1, 1))
+    if not low <= len(args) <= high:
+        raise CalculatorError(f"{name} takes {low if low == high else f'{low} or {high}'} argument(s)")
+    if name == "round" and len(args) == 2:
+        digits = args[1]
+        if not isinstance(digits, int) or abs(digits) > _MAX_ROUND_DIGITS:
+            raise CalculatorError(f"round: the digits must be an integer within ±{_MAX_ROUND_DIGITS}")
 
 
 def _bounded(value: float) -> float:

@@ -25,14 +25,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Literal, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.store.base import BaseStore
 from langgraph.types import Command, StateSnapshot
 
 from sessiongraph.checkpoints import (
@@ -46,10 +47,13 @@ from sessiongraph.checkpoints import (
     ThreadStatus,
     open_backend,
 )
+from sessiongraph.checkpoints.assistants import AssistantRegistry
+from sessiongraph.checkpoints.crons import CronRegistry
 from sessiongraph.checkpoints.expiry import TTLSweeper
 from sessiongraph.checkpoints.runs import RunRegistry
 from sessiongraph.graphs.agent import build_graph
 from sessiongraph.graphs.context import Context, coerce_context
+from sessiongraph.graphs.schemas import graph_schemas
 from sessiongraph.lifecycle import (
     GraphInput,
     Lifecycle,
@@ -59,6 +63,7 @@ from sessiongraph.lifecycle import (
 )
 from sessiongraph.nodes.models import create_chat_model
 from sessiongraph.nodes.summarize import budget_usage, model_counter
+from sessiongraph.nodes.tools import merge_tools
 from sessiongraph.settings import Settings, get_settings
 
 __all__ = ["NoPendingInterrupt", "Sessions", "TurnInput", "as_graph_input", "thread_config"]
@@ -91,12 +96,15 @@ class Sessions:
         graph: CompiledStateGraph[Any, Any, Any, Any],
         settings: Settings,
         model: BaseChatModel | None = None,
+        tools: Sequence[BaseTool] = (),
     ) -> None:
         self.backend = backend
         self.graph = graph
         self.settings = settings
         self.model = model
         """The fixed chat model the graph was built with (``None``: each run's context names it)."""
+        self.tools = tuple(tools)
+        """The tools the graph may call, built-in and custom (what the A2A card lists as skills)."""
         self.lifecycle = Lifecycle(backend, graph, keep_latest=settings.checkpoint_keep_latest)
         self._sweeper: TTLSweeper | None = None
         self._expiry_listeners: list[ExpiryListener] = []
@@ -125,7 +133,7 @@ class Sessions:
                 store=backend.store,
                 settings=settings,
             )
-            sessions = cls(backend, graph, settings, model=model)
+            sessions = cls(backend, graph, settings, model=model, tools=merge_tools(list(tools or [])))
             if settings.thread_ttl_minutes is not None:
                 sessions.start_ttl_sweeper()
             try:
@@ -146,6 +154,11 @@ class Sessions:
         return self.backend.runs
 
     @property
+    def node_names(self) -> frozenset[str]:
+        """The graph's node names (what ``Command(goto=...)`` and ``as_node`` may name)."""
+        return frozenset(name for name in self.graph.nodes if not name.startswith("__"))
+
+    @property
     def backend_name(self) -> str:
         """``memory``, ``sqlite`` or ``redis``: for people (``/info``), never switched on."""
         return self.backend.name
@@ -154,17 +167,40 @@ class Sessions:
         """Reach the backend's store once; raises when it cannot be reached."""
         await self.backend.ping()
 
+    @property
+    def coordination_url(self) -> str | None:
+        """Where replicas sharing these sessions coordinate runs (``None``: in-process only)."""
+        return self.backend.coordination_url
+
     def draw(self, xray: bool | int = False) -> dict[str, Any]:
         """The graph's nodes and edges as JSON (``get_graph(xray).to_json()``)."""
         return self.graph.get_graph(xray=xray).to_json()
 
     def schemas(self) -> dict[str, Any]:
-        """The graph's input, output and context JSON schemas."""
+        """The graph's input, output, state, config and context JSON schemas."""
+        return graph_schemas(self.graph)
+
+    async def subgraph_schemas(self, namespace: str | None = None, recurse: bool = False) -> dict[str, Any]:
+        """The schemas of the graph's subgraphs by namespace (``{}`` when it has none)."""
         return {
-            "input_schema": self.graph.get_input_jsonschema(),
-            "output_schema": self.graph.get_output_jsonschema(),
-            "context_schema": self.graph.get_context_jsonschema(),
+            ns: graph_schemas(sub)  # type: ignore[arg-type]  # local subgraphs are Pregel
+            async for ns, sub in self.graph.aget_subgraphs(namespace=namespace, recurse=recurse)
         }
+
+    @property
+    def assistants(self) -> AssistantRegistry:
+        """The backend's persisted assistants."""
+        return self.backend.assistants
+
+    @property
+    def crons(self) -> CronRegistry:
+        """The backend's persisted cron schedules."""
+        return self.backend.crons
+
+    @property
+    def store(self) -> BaseStore:
+        """The long-term memory shared across threads (the graph's ``runtime.store``)."""
+        return self.backend.store
 
     # --- threads ---------------------------------------------------------------------------
 
@@ -218,6 +254,14 @@ class Sessions:
     async def update_thread(self, thread_id: str, metadata: Mapping[str, Any]) -> ThreadInfo:
         """Merge ``metadata`` into the thread's metadata."""
         return await self.backend.registry.update(thread_id, metadata=metadata)
+
+    async def copy_thread(self, thread_id: str, *, owner: str | None = None) -> ThreadInfo:
+        """A new thread with a copy of ``thread_id``'s metadata and checkpoints."""
+        source = await self.get_thread(thread_id)
+        copy = await self.create_thread(metadata=source.metadata, owner=owner, ttl_minutes=source.ttl_minutes)
+        await self.backend.copy_checkpoints(thread_id, copy.thread_id)
+        await self.lifecycle.settle(copy.thread_id)
+        return await self.get_thread(copy.thread_id)
 
     async def delete_thread(self, thread_id: str) -> None:
         """Delete the thread and all its checkpoints."""
@@ -309,10 +353,11 @@ class Sessions:
         """Set the thread's status from its state (``interrupted`` or ``idle``), outside a turn."""
         return await self.lifecycle.settle(thread_id)
 
-    def context(self, context: Context | Mapping[str, Any] | None = None) -> Context:
-        """A run's :class:`Context`, with the settings' model and temperature as defaults."""
+    def context(self, context: Context | Mapping[str, Any] | None = None, *, strict: bool = True) -> Context:
+        """A run's :class:`Context`, with the settings' model and temperature as defaults
+        (``strict=False``: keys that are not fields are left out rather than rejected)."""
         defaults = {"model": self.settings.resolved_model, "temperature": self.settings.temperature}
-        return coerce_context(context, defaults=defaults)
+        return coerce_context(context, defaults=defaults, strict=strict)
 
     # --- state -----------------------------------------------------------------------------
 
@@ -348,17 +393,29 @@ class Sessions:
         config: RunnableConfig | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> list[StateSnapshot]:
-        """The thread's checkpoints, newest first (``config`` narrows to a namespace or checkpoint)."""
+        """The thread's checkpoints, newest first (``config`` narrows to a namespace or checkpoint).
+
+        ``metadata`` keeps the checkpoints whose metadata has those keys with those values. It is
+        matched here rather than by the checkpointer, whose filters splice keys into their
+        queries (and refuse keys with spaces or quotes): any key works, on every backend.
+        """
         before_config = thread_config(thread_id, before) if before else None
-        return [
-            s
-            async for s in self.graph.aget_state_history(
-                config or thread_config(thread_id),
-                filter=dict(metadata) if metadata else None,
-                limit=limit,
-                before=before_config,
-            )
-        ]
+        wanted = dict(metadata or {})
+        found: list[StateSnapshot] = []
+        history = cast(
+            AsyncGenerator[StateSnapshot, None],
+            self.graph.aget_state_history(
+                config or thread_config(thread_id), limit=None if wanted else limit, before=before_config
+            ),
+        )
+        async with contextlib.aclosing(history):
+            async for snapshot in history:
+                meta: dict[str, Any] = dict(snapshot.metadata or {})
+                if all(key in meta and meta[key] == value for key, value in wanted.items()):
+                    found.append(snapshot)
+                    if limit is not None and len(found) >= limit:
+                        break
+        return found
 
     async def fork(
         self,

@@ -19,13 +19,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
+
+from sessiongraph.checkpoints.factory import backend_class
 
 DEFAULT_CONFIG_FILE = "sessiongraph.yaml"
 
@@ -42,6 +44,38 @@ def _yaml_file() -> Path | None:
         return path
     default = Path(DEFAULT_CONFIG_FILE)
     return default if default.is_file() else None
+
+
+class AssistantSpec(BaseModel):
+    """An assistant declared in the settings file, created (or brought up to date) at start-up.
+
+    Example (``sessiongraph.yaml``)::
+
+        assistants:
+          - name: terse-helper
+            description: Short answers, calculator only.
+            model: offline
+            temperature: 0.2
+            enabled_tools: [calculator]
+            context: {max_replans: 0}
+            rate_limit: 30/minute
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="Unique name; the assistant id derives from it.")
+    assistant_id: str | None = Field(
+        default=None, description="A fixed UUID (default: derived from the name)."
+    )
+    description: str | None = None
+    model: str | None = Field(default=None, description="Chat model of its runs (a context default).")
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    enabled_tools: list[str] | None = Field(default=None, description="Tools its runs may call.")
+    context: dict[str, Any] = Field(default_factory=dict, description="Other context defaults.")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    rate_limit: str | None = Field(
+        default=None, description="Run creations allowed on this assistant ('limits' notation), per caller."
+    )
 
 
 class Settings(BaseSettings):
@@ -93,7 +127,10 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="API key -> owner. Empty: no auth, and the server binds to loopback only.",
     )
-    rate_limit: str = Field(default="120/minute", description="Per-key rate limit ('limits' notation).")
+    rate_limit: str = Field(
+        default="120/minute",
+        description="Per-key rate limit ('limits' notation); applies only when api_keys are set.",
+    )
     rate_limit_storage: str = Field(
         default="memory://", description="'limits' storage URL (memory:// or redis://)."
     )
@@ -122,6 +159,63 @@ class Settings(BaseSettings):
         gt=0,
         description="Events buffered for one slow stream reader before it is dropped (in-process).",
     )
+    max_running_runs_per_owner: int = Field(
+        default=4,
+        gt=0,
+        description=(
+            "Runs of one owner (one client address without auth) executing at once on this server; "
+            "the owner's further runs wait, so one owner cannot hold every run slot."
+        ),
+    )
+    max_queued_runs_per_owner: int = Field(
+        default=16,
+        ge=0,
+        description="Runs of one owner waiting for a slot; beyond it that owner's new runs answer 503.",
+    )
+    auth_failure_limit: str = Field(
+        default="20/minute",
+        description=(
+            "Failed authentications allowed per client address ('limits' notation); beyond it every "
+            "request from that address answers 429 with Retry-After until the window passes."
+        ),
+    )
+    metrics_key: str | None = Field(
+        default=None,
+        description=(
+            "With auth on, /metrics needs an API key; a scraper may send this key instead "
+            "(Authorization: Bearer <metrics_key>), so it needs no owner."
+        ),
+    )
+    metrics_open_path: str | None = Field(
+        default=None,
+        description=(
+            "Also serve the metrics without any key at this path (e.g. /internal/metrics), for a "
+            "scraper on a network that only it can reach. None: no such path."
+        ),
+    )
+
+    # --- per-run maximums (a request beyond one answers 422 naming the limit) ------------
+    max_recursion_limit: int = Field(
+        default=200, gt=0, description="Largest config.recursion_limit a run may ask for."
+    )
+    default_recursion_limit: int = Field(
+        default=100,
+        gt=0,
+        description=(
+            "The recursion_limit of a run that asks for none (LangGraph's own default is about 10,000 "
+            "steps; a turn at the largest replan and tool-round budgets takes under 100)."
+        ),
+    )
+    max_replans_limit: int = Field(default=10, ge=0, description="Largest context.max_replans.")
+    max_tool_rounds_limit: int = Field(default=20, ge=0, description="Largest context.max_tool_rounds.")
+    max_message_chars: int = Field(
+        default=100_000, gt=0, description="Longest text of one input message, in characters."
+    )
+    max_input_messages: int = Field(default=200, gt=0, description="Most messages in one run's input.")
+    tool_timeout_s: float = Field(default=30.0, gt=0, description="Time limit of one tool call.")
+    tool_max_output_chars: int = Field(
+        default=20_000, gt=0, description="Longest tool result kept (longer ones are cut)."
+    )
     cors_origins: list[str] = Field(
         default_factory=lambda: [
             "https://smith.langchain.com",
@@ -130,6 +224,12 @@ class Settings(BaseSettings):
         ],
         description="Origins allowed by CORS (LangGraph Studio's by default).",
     )
+
+    # --- assistants and crons ------------------------------------------------------------
+    assistants: list[AssistantSpec] = Field(
+        default_factory=list, description="Assistants declared in the settings file (see AssistantSpec)."
+    )
+    cron_tick_s: float = Field(default=10.0, gt=0, description="How often due cron schedules are checked.")
 
     # --- retention ------------------------------------------------------------------------
     checkpoint_keep_latest: int | None = Field(
@@ -148,11 +248,7 @@ class Settings(BaseSettings):
     @field_validator("checkpoint_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if not value.startswith(("memory://", "sqlite://", "redis://", "rediss://")):
-            raise ValueError(
-                f"checkpoint_url {value!r} has an unknown scheme; use memory://, "
-                "sqlite:///path/to/file.db or redis://host:port/db"
-            )
+        backend_class(value)  # BackendURLError (a ValueError) names the schemes that work
         return value
 
     @field_validator("coordination_url")

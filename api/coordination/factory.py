@@ -37,11 +37,11 @@ from sessiongraph.lifecycle import CancelAction
 from sessiongraph.settings import Settings
 
 
-def coordination_url(settings: Settings) -> str | None:
-    """The Redis URL runs are coordinated through, or ``None`` for in-process coordination."""
-    url = settings.coordination_url
-    if url is None and settings.checkpoint_url.startswith(("redis://", "rediss://")):
-        url = settings.checkpoint_url
+def coordination_url(settings: Settings, backend_default: str | None = None) -> str | None:
+    """The Redis URL runs are coordinated through, or ``None`` for in-process coordination:
+    ``Settings.coordination_url`` (``memory://`` forces in-process), else what the session
+    backend offers (``Sessions.coordination_url``)."""
+    url = settings.coordination_url or backend_default
     return url if url is not None and url.startswith(("redis://", "rediss://")) else None
 
 
@@ -83,10 +83,12 @@ class Coordination:
 
 
 @contextlib.asynccontextmanager
-async def open_coordination(settings: Settings, runs: RunRegistry) -> AsyncIterator[Coordination]:
+async def open_coordination(
+    settings: Settings, runs: RunRegistry, backend_default: str | None = None
+) -> AsyncIterator[Coordination]:
     """In-process coordination keeping run records in ``runs`` (the backend's), or Redis
     coordination on one client (closed on exit)."""
-    url = coordination_url(settings)
+    url = coordination_url(settings, backend_default)
     if url is None:
         broker = MemoryStreamBroker(heartbeat=settings.heartbeat_s, queue=settings.stream_buffer_events)
         yield Coordination(MemoryThreadLock(), runs, broker, MemoryWorkers())

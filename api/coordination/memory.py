@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -78,8 +78,13 @@ class _Channel:
 class MemoryStreamBroker(StreamBroker):
     """Per-run queues; ``heartbeat`` seconds of silence yield ``None`` to the subscriber."""
 
-    def __init__(self, heartbeat: float = 5.0, replay: int = 1000, queue: int = 1000) -> None:
+    def __init__(
+        self, heartbeat: float = 5.0, replay: int = 1000, closed_kept: int = 256, queue: int = 1000
+    ) -> None:
         self._channels: dict[str, _Channel] = {}
+        # Finished runs stay replayable (Last-Event-ID after the end), the newest ``closed_kept``.
+        self._closed: OrderedDict[str, _Channel] = OrderedDict()
+        self._closed_kept = closed_kept
         self._heartbeat = heartbeat
         self._replay = replay
         self._queue = queue
@@ -111,6 +116,11 @@ class MemoryStreamBroker(StreamBroker):
         channel = self._channels.get(run_id)
         queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue(self._queue + 1)
         if channel is None:
+            finished = self._closed.get(run_id)
+            if finished is not None and last_event_id is not None:
+                for item in list(finished.buffer)[-self._queue :]:
+                    if item.seq > last_event_id:
+                        queue.put_nowait(item)
             queue.put_nowait(None)
             return _MemorySubscription(queue, None, self._heartbeat)
         if last_event_id is not None:
@@ -125,6 +135,9 @@ class MemoryStreamBroker(StreamBroker):
         channel = self._channels.pop(run_id, None)
         if channel is None:
             return
+        self._closed[run_id] = channel
+        while len(self._closed) > self._closed_kept:
+            self._closed.popitem(last=False)
         channel.closed.set()
         for queue in channel.subscribers:
             queue.put_nowait(None)  # fits: a queue keeps one place spare for its last item

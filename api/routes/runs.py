@@ -3,7 +3,6 @@ and stateless (``/runs/wait``, ``/runs/stream``, ``/runs``)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -14,15 +13,13 @@ from starlette.responses import Response, StreamingResponse
 
 from sessiongraph.api.coordination import RunRecord
 from sessiongraph.api.deps import Api, ApiDep
-from sessiongraph.api.errors import Unprocessable, thread_not_found
-from sessiongraph.api.response_models import ERRORS, Run
+from sessiongraph.api.errors import Unprocessable
+from sessiongraph.api.response_models import ERRORS, SSE, Run
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.run_errors import RunNotActive, RunNotFound
-from sessiongraph.api.run_plan import build_plan, reject_stateless_resume, run_kwargs
-from sessiongraph.api.schemas import RunCreate
+from sessiongraph.api.schemas import MAX_OFFSET, RunCreate
 from sessiongraph.api.serialize import dumps, error_payload, iso, loads
 from sessiongraph.api.sse import error_response, sse_response
-from sessiongraph.checkpoints import ThreadInfo
 from sessiongraph.checkpoints.errors import store_error
 
 router = APIRouter(tags=["runs"], responses=ERRORS)
@@ -46,40 +43,8 @@ def run_json(run: RunRecord) -> dict[str, Any]:
 # --- creation ------------------------------------------------------------------------------------
 
 
-async def _thread_for_run(api: Api, thread_id: str, body: RunCreate) -> ThreadInfo:
-    info = await api.sessions.find_thread(thread_id)
-    if info is None and body.if_not_exists == "create":
-        info = await api.sessions.create_thread(thread_id, owner=api.caller.owner, if_exists="do_nothing")
-    if info is None or not api.visible(info):
-        raise thread_not_found(thread_id)
-    return info
-
-
 async def _create(api: Api, thread_id: str | None, body: RunCreate) -> RunRecord:
-    assistant_id = api.services.assistant.resolve(body.assistant_id)
-    temporary = False
-    if thread_id is None:
-        reject_stateless_resume(body)
-        thread_id = str(uuid.uuid4())
-        info = await api.sessions.create_thread(thread_id, owner=api.caller.owner)
-        temporary = body.on_completion == "delete"
-    else:
-        info = await _thread_for_run(api, thread_id, body)
-    plan = build_plan(body, api.sessions.context)
-    metadata = {
-        **(body.metadata or {}),
-        "assistant_id": assistant_id,
-        "graph_id": api.services.assistant.graph_id,
-    }
-    return await api.manager.start(
-        info,
-        plan,
-        assistant_id=assistant_id,
-        metadata=metadata,
-        kwargs=run_kwargs(body),
-        multitask_strategy=body.multitask_strategy,
-        temporary=temporary,
-    )
+    return await api.services.runs.start(api.caller.owner, thread_id, body, caller_key=api.caller.key)
 
 
 def _locations(run: RunRecord, stateless: bool, tail: str) -> dict[str, str]:
@@ -145,7 +110,7 @@ async def wait_run(api: ApiDep, thread_id: UUID, body: RunCreate) -> Response:
     return await _wait_response(api, run, _locations(run, False, "join"), body.on_disconnect == "cancel")
 
 
-@router.post("/threads/{thread_id}/runs/stream", summary="Run and stream its events (SSE)")
+@router.post("/threads/{thread_id}/runs/stream", summary="Run and stream its events (SSE)", responses=SSE)
 async def stream_run(api: ApiDep, thread_id: UUID, body: RunCreate) -> Response:
     """Stream the run: ``metadata`` first, then the requested modes, then ``end`` (or ``error``)."""
     run = await _create(api, str(thread_id), body)
@@ -166,7 +131,7 @@ async def stateless_wait(api: ApiDep, body: RunCreate) -> Response:
     return await _wait_response(api, run, _locations(run, True, "join"), body.on_disconnect == "cancel")
 
 
-@router.post("/runs/stream", summary="Stateless run, streamed")
+@router.post("/runs/stream", summary="Stateless run, streamed", responses=SSE)
 async def stateless_stream(api: ApiDep, body: RunCreate) -> Response:
     """A streamed run on a temporary thread."""
     run = await _create(api, None, body)
@@ -194,7 +159,7 @@ async def list_runs(
     api: ApiDep,
     thread_id: UUID,
     limit: int = Query(default=10, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     status: str | None = None,
 ) -> Response:
     """Runs, newest first."""
@@ -226,14 +191,14 @@ async def join_run(
     return await _wait_response(api, run, _locations(run, False, "join"), cancel_on_disconnect)
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Join a run's stream (SSE)")
+@router.get("/threads/{thread_id}/runs/{run_id}/stream", summary="Join a run's stream (SSE)", responses=SSE)
 async def join_stream(
     api: ApiDep,
     thread_id: UUID,
     run_id: UUID,
     stream_mode: Annotated[list[str] | None, Query()] = None,
     cancel_on_disconnect: bool = False,
-    last_event_id: str | None = Header(default=None),
+    last_event_id_header: str | None = Header(default=None, alias="last-event-id"),
 ) -> Response:
     """Live events of a run (after ``Last-Event-ID`` when given), until it ends."""
     try:
@@ -241,7 +206,7 @@ async def join_stream(
     except RunNotFound as exc:
         return error_response("HTTPException", f"404: {exc}")
     modes = _join_modes(stream_mode)
-    last = _last_event_id(last_event_id)
+    last = last_event_id(last_event_id_header)
     subscription = await api.manager.subscribe(run.run_id, last)
     return sse_response(
         subscription,
@@ -258,19 +223,26 @@ def _join_modes(raw: list[str] | None) -> frozenset[str] | None:
     for item in raw or []:
         item = item.strip()
         if item.startswith("["):
-            values += [str(v) for v in loads(item)]
+            try:
+                parsed = loads(item)
+            except ValueError:  # orjson.JSONDecodeError
+                raise Unprocessable(f"stream_mode {item!r} is not a JSON list of stream modes") from None
+            values += [str(v) for v in parsed]
         elif item:
             values.append(item)
     return frozenset(values) if values else None
 
 
-def _last_event_id(raw: str | None) -> int | None:
-    if raw is None or raw in ("", "-"):
+def last_event_id(raw: str | None) -> int | None:
+    """``Last-Event-ID`` as a sequence number: ``-1`` replays from the start (useStream sends it);
+    an id this server never sent replays nothing (``None``: live events only)."""
+    if raw is None or raw.strip() in ("", "-"):
         return None
+    raw = raw.strip()
+    if raw == "-1":
+        return 0
     head = raw.split("-", 1)[0]
-    if not head.isdigit():
-        raise Unprocessable(f"Last-Event-ID {raw!r} is not an event id sent by this server")
-    return int(head)
+    return int(head) if head.isdigit() else None
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel", summary="Cancel a run")

@@ -15,6 +15,7 @@ from sessiongraph.api.errors import Conflict, Unprocessable
 from sessiongraph.api.response_models import ERRORS, StateUpdateResult, ThreadState
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.run_errors import CheckpointNotFound
+from sessiongraph.api.run_options import RunLimits
 from sessiongraph.api.schemas import CheckpointRef, HistoryQuery, StateAtCheckpoint, StateUpdate
 from sessiongraph.api.serialize import EMPTY_STATE, checkpoint_of, snapshot_json
 from sessiongraph.sessions import thread_config
@@ -93,8 +94,18 @@ async def update_state(
     await api.thread(tid)
     if await api.manager.active_runs(tid):
         raise Conflict(f"thread {tid} has a run in progress; update its state once the run is over")
+    RunLimits.from_settings(api.services.settings).check_update(body.values, "values")
+    if body.as_node is not None and body.as_node not in api.sessions.node_names:
+        raise Unprocessable(
+            f"as_node {body.as_node!r} is not a node this update can come from; "
+            f"use one of {sorted(api.sessions.node_names)} (or leave it out)"
+        )
     config = _config(tid, body.checkpoint, body.checkpoint_id)
-    checkpoint = checkpoint_of(await api.sessions.update_state(config, body.values, as_node=body.as_node))
+    try:
+        updated = await api.sessions.update_state(config, body.values, as_node=body.as_node)
+    except ValueError as exc:  # e.g. a checkpoint_ns naming no subgraph
+        raise Unprocessable(f"the state update was refused: {exc}") from None
+    checkpoint = checkpoint_of(updated)
     assert checkpoint is not None
     return JSON(
         {"checkpoint": checkpoint, "configurable": checkpoint, "checkpoint_id": checkpoint["checkpoint_id"]}
@@ -105,8 +116,12 @@ async def _history(api: Api, tid: str, query: HistoryQuery) -> list[dict[str, An
     await api.thread(tid)
     config = thread_config(tid)
     if query.checkpoint:
-        config["configurable"].update({k: v for k, v in query.checkpoint.items() if v is not None})
-        config["configurable"]["thread_id"] = tid
+        ref = query.checkpoint
+        config["configurable"]["checkpoint_ns"] = ref.checkpoint_ns
+        if ref.checkpoint_id is not None:
+            config["configurable"]["checkpoint_id"] = _checkpoint_id(ref.checkpoint_id)
+        if ref.checkpoint_map:
+            config["configurable"]["checkpoint_map"] = ref.checkpoint_map
     snapshots = await api.sessions.get_history(
         tid,
         limit=query.limit,

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Body, Query
 from starlette.responses import Response
 
 from sessiongraph.api.deps import Api, ApiDep
-from sessiongraph.api.errors import Conflict
-from sessiongraph.api.response_models import ERRORS, PruneResult, Thread, ThreadStatsModel
+from sessiongraph.api.errors import thread_exists
+from sessiongraph.api.response_models import ERRORS, PruneResult, SelectedThread, Thread
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.schemas import ThreadCount, ThreadCreate, ThreadPatch, ThreadPrune, ThreadSearch
 from sessiongraph.api.serialize import dumps, thread_json, ttl_json
-from sessiongraph.checkpoints import ThreadInfo, ThreadQuery
+from sessiongraph.checkpoints import ThreadInfo, ThreadQuery, ThreadStats
 
 router = APIRouter(prefix="/threads", tags=["threads"], responses=ERRORS)
 
@@ -36,15 +36,17 @@ async def thread_view(api: Api, info: ThreadInfo, *, with_values: bool = True) -
 
 @router.post("", summary="Create a thread", response_model=Thread)
 async def create(api: ApiDep, body: Annotated[ThreadCreate | None, Body()] = None) -> Response:
-    """A new thread owned by the caller (``if_exists='do_nothing'`` returns an existing one)."""
+    """A new thread owned by the caller (``if_exists='do_nothing'`` returns the caller's existing one).
+
+    A taken id answers 409 with the same detail whoever owns the thread, as the reference server
+    does: the answer never says whose it is (ids are random UUIDs, so existence is all it shows).
+    """
     body = body or ThreadCreate()
     thread_id = str(body.thread_id or uuid.uuid4())
     existing = await api.sessions.find_thread(thread_id)
     if existing is not None:
         if body.if_exists == "raise" or not api.visible(existing):
-            raise Conflict(
-                f"Thread with ID {thread_id} already exists; use if_exists='do_nothing' to reuse it"
-            )
+            raise thread_exists(thread_id)
         return JSON(await thread_view(api, existing))
     info = await api.sessions.create_thread(
         thread_id,
@@ -53,10 +55,12 @@ async def create(api: ApiDep, body: Annotated[ThreadCreate | None, Body()] = Non
         ttl_minutes=body.ttl.ttl if body.ttl else None,
         if_exists="do_nothing",
     )
+    if not api.visible(info):  # another owner created it in the meantime
+        raise thread_exists(thread_id)
     return JSON(thread_json(info))
 
 
-@router.post("/search", summary="Search threads", response_model=list[Thread])
+@router.post("/search", summary="Search threads", response_model=list[SelectedThread])
 async def search(api: ApiDep, body: Annotated[ThreadSearch | None, Body()] = None) -> Response:
     """The caller's threads matching metadata, status and ids, sorted and paged."""
     body = body or ThreadSearch()
@@ -124,7 +128,7 @@ async def get(
     return JSON(view)
 
 
-@router.get("/{thread_id}/stats", summary="Size of a thread", response_model=ThreadStatsModel)
+@router.get("/{thread_id}/stats", summary="Size of a thread", response_model=ThreadStats)
 async def stats(api: ApiDep, thread_id: UUID) -> Response:
     """Messages and prompt tokens against the summarization budget, checkpoints and bytes stored."""
     info = await api.thread(str(thread_id))

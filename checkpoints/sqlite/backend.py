@@ -20,6 +20,9 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.store.sqlite.aio import AsyncSqliteStore
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions, BackendURLError
+from sessiongraph.checkpoints.documents import DocumentTable
+from sessiongraph.checkpoints.sqlite.documents import SCHEMA as DOCUMENTS_SCHEMA
+from sessiongraph.checkpoints.sqlite.documents import SqliteDocumentTable
 from sessiongraph.checkpoints.sqlite.registry import SqliteThreadRegistry
 from sessiongraph.checkpoints.sqlite.runs import SqliteRunRegistry
 from sessiongraph.checkpoints.stats import StorageStats
@@ -81,6 +84,7 @@ class SqliteBackend(Backend):
         runs: SqliteRunRegistry,
     ) -> None:
         super().__init__(url, checkpointer, store, registry, runs=runs)
+        self.registry: SqliteThreadRegistry = registry
         self.path = path
         """The database file (``None`` for an in-memory database)."""
 
@@ -103,8 +107,13 @@ class SqliteBackend(Backend):
             await saver.setup()
             store = AsyncSqliteStore(connections[1])
             await store.setup()
+            await connections[2].executescript(DOCUMENTS_SCHEMA)
             registry = SqliteThreadRegistry(connections[2])
             yield cls(url, saver, store, registry, path, SqliteRunRegistry(connections[3]))
+
+    def documents(self, kind: str) -> DocumentTable:
+        """See :meth:`Backend.documents`: ``sessiongraph_documents`` on the registry's connection."""
+        return SqliteDocumentTable(self.registry.conn, self.registry.lock, kind)
 
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         saver = self.checkpointer

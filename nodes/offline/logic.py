@@ -24,7 +24,7 @@ from sessiongraph.nodes.messages import last_human_index, latest_request, text_o
 from sessiongraph.nodes.prompts import PLAN_REJECTED_NOTE
 
 _FUNCS = r"sqrt|abs|round|floor|ceil|log|exp|sin|cos|tan|pi"
-_ARITH_RUN = re.compile(rf"(?:\b(?:{_FUNCS})\b|[\d()+\-*/%^.]|[ \t])+")
+_ARITH_RUN = re.compile(rf"(?:\b(?:{_FUNCS})\b|[\d()+\-*/%^.,]|[ \t])+")
 _HAS_OPERATOR = re.compile(rf"\d\s*(?:\*\*|[+\-*/%^])\s*[\d(]|\b(?:{_FUNCS})\s*\(")
 _TIME_WORDS = re.compile(r"\b(time|date|clock|today)\b", re.IGNORECASE)
 _TIMEZONE = re.compile(r"\b([A-Z][a-z]+/[A-Z][A-Za-z_]+)\b")
@@ -36,6 +36,9 @@ _DOUBLE_CHECK = re.compile(r"\b(double[- ]check|verify)\b", re.IGNORECASE)
 _REJECTED_MARK = PLAN_REJECTED_NOTE.split("{", 1)[0].strip()
 
 OFFLINE_MODEL_NAME = "sessiongraph-offline"
+MAX_CALLS = 16
+"""Most tool calls one reply makes: a message full of expressions still costs a bounded turn."""
+_MAX_EXPRESSION_CHARS = 500  # the calculator refuses longer ones anyway
 
 
 # --- reading the conversation ------------------------------------------------------------
@@ -50,22 +53,57 @@ def system_text(messages: Sequence[BaseMessage]) -> str:
 
 
 def arithmetic_expressions(text: str) -> list[str]:
-    """Arithmetic expressions found in free text, in order, without duplicates."""
-    found: list[str] = []
+    """Arithmetic expressions found in free text, in order, without duplicates (at most
+    :data:`MAX_CALLS`: the work stays linear in the length of ``text``)."""
+    found: dict[str, None] = {}
     for match in _ARITH_RUN.finditer(text):
-        candidate = match.group(0).strip().rstrip(".").strip()
-        candidate = _balance_parentheses(candidate)
-        if candidate and _HAS_OPERATOR.search(candidate) and _parses(candidate) and candidate not in found:
-            found.append(candidate)
-    return found
+        for part in _top_level_parts(match.group(0)):
+            candidate = part.strip().rstrip(".").strip()
+            if len(candidate) > _MAX_EXPRESSION_CHARS:
+                continue
+            candidate = _balance_parentheses(candidate)
+            if (
+                candidate
+                and candidate not in found
+                and _HAS_OPERATOR.search(candidate)
+                and _parses(candidate)
+            ):
+                found[candidate] = None
+                if len(found) >= MAX_CALLS:
+                    return list(found)
+    return list(found)
+
+
+def _top_level_parts(run: str) -> list[str]:
+    """``run`` split at the commas outside parentheses: "12*7, round(2.5, 1)" is two expressions."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(run):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        elif char == "," and depth == 0:
+            parts.append(run[start:index])
+            start = index + 1
+    parts.append(run[start:])
+    return parts
 
 
 def _balance_parentheses(candidate: str) -> str:
-    while candidate.count("(") > candidate.count(")") and candidate.startswith("("):
-        candidate = candidate[1:].strip()
-    while candidate.count(")") > candidate.count("(") and candidate.endswith(")"):
-        candidate = candidate[:-1].strip()
-    return candidate
+    """Strip unmatched leading "(" and trailing ")" (in one pass over each end)."""
+    opened, closed = candidate.count("("), candidate.count(")")
+    start, end = 0, len(candidate)
+    while opened > closed and start < end and candidate[start] == "(":
+        start += 1
+        opened -= 1
+        while start < end and candidate[start].isspace():
+            start += 1
+    while closed > opened and end > start and candidate[end - 1] == ")":
+        end -= 1
+        closed -= 1
+        while end > start and candidate[end - 1].isspace():
+            end -= 1
+    return candidate[start:end]
 
 
 def _parses(expression: str) -> bool:
@@ -89,15 +127,19 @@ def requested_calls(text: str, available: Sequence[str] | None = None) -> list[t
     if _TIME_WORDS.search(text):
         zone = _TIMEZONE.search(text)
         calls.append(("current_time", {"timezone": zone.group(1) if zone else "UTC"}))
+    named = {c[0] for c in calls}
+    quoted = _QUOTED.search(text)
     for match in _USE_TOOL.finditer(text):
         name = match.group(1)
-        if name not in {c[0] for c in calls}:
-            quoted = _QUOTED.search(text)
+        if name not in named:
+            named.add(name)
             calls.append((name, {"__text__": quoted.group(1) if quoted else text}))
+            if len(named) >= MAX_CALLS:
+                break
     if available is not None:
         allowed = set(available)
         calls = [call for call in calls if call[0] in allowed]
-    return calls
+    return calls[:MAX_CALLS]
 
 
 def needs_tools(text: str) -> bool:

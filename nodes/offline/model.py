@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
@@ -103,10 +104,7 @@ class OfflineChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        reply = self._with_usage(
-            messages, self._reply(messages, kwargs.get("tools"), kwargs.get("tool_choice"))
-        )
-        return ChatResult(generations=[ChatGeneration(message=reply)])
+        return ChatResult(generations=[ChatGeneration(message=self._full_reply(messages, **kwargs))])
 
     async def _agenerate(
         self,
@@ -115,12 +113,18 @@ class OfflineChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return self._generate(messages, stop, None, **kwargs)
+        # In a worker thread, so a long conversation never holds the event loop.
+        return await asyncio.to_thread(self._generate, messages, stop, None, **kwargs)
 
-    def _chunks(self, messages: list[BaseMessage], **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        reply = self._with_usage(
+    def _full_reply(self, messages: list[BaseMessage], **kwargs: Any) -> AIMessage:
+        return self._with_usage(
             messages, self._reply(messages, kwargs.get("tools"), kwargs.get("tool_choice"))
         )
+
+    def _chunks(
+        self, messages: list[BaseMessage], reply: AIMessage | None = None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
+        reply = reply or self._full_reply(messages, **kwargs)
         if reply.tool_calls:
             chunk = AIMessageChunk(
                 content="",
@@ -167,7 +171,8 @@ class OfflineChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        for chunk in self._chunks(messages, **kwargs):
+        reply = await asyncio.to_thread(self._full_reply, messages, **kwargs)
+        for chunk in self._chunks(messages, reply, **kwargs):
             if run_manager and chunk.text:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk

@@ -96,3 +96,27 @@ def test_tools_format_their_results() -> None:
     assert calculator.invoke({"expression": "6*7"}) == "42"
     assert calculator.invoke({"expression": "1/4"}) == "0.25"
     assert text_stats.invoke({"text": "one two\nthree"}) == "words=3 characters=13 lines=2"
+
+
+@pytest.mark.parametrize(
+    ("expression", "said"),
+    [
+        ("round(1, -10000000)", "digits must be an integer within"),
+        ("round(1, 10**9)", "digits must be an integer within"),
+        ("round(1, 0.5)", "digits must be an integer within"),
+        ("round(1, 2, 3)", "round takes 1 or 2 argument(s)"),
+        ("sqrt(1, 2)", "sqrt takes 1 argument(s)"),
+        ("(2**4000)**4000", "too large"),
+        ("2**4000 * 2**4000 * 2**4000", "too large"),
+        ("exp(10**6)", "exp"),
+    ],
+)
+def test_costly_operations_are_refused_before_they_run(expression: str, said: str) -> None:
+    """Each of these once held the CPU for seconds or more; now each is refused up front."""
+    with pytest.raises(CalculatorError, match=said.replace("(", r"\(").replace(")", r"\)")):
+        evaluate_arithmetic(expression)
+
+
+def test_round_with_digits_still_works() -> None:
+    assert evaluate_arithmetic("round(2.456, 2)") == pytest.approx(2.46)
+    assert evaluate_arithmetic("round(1234, -2)") == 1200

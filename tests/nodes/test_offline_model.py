@@ -85,3 +85,13 @@ def test_model_factory() -> None:
     assert isinstance(create_chat_model("offline"), OfflineChatModel)
     with pytest.raises(ModelConfigError, match="openai:<model name>"):
         create_chat_model("anthropic:claude")
+
+
+def test_a_message_of_thousands_of_expressions_makes_a_bounded_batch_of_calls() -> None:
+    from sessiongraph.nodes.offline import logic
+
+    text = "compute " + ", ".join(f"{i}*{i}" for i in range(20_000)) + " and " + "(" * 50_000
+    calls = logic.requested_calls(text)
+    assert len(calls) == logic.MAX_CALLS
+    assert calls[0] == ("calculator", {"expression": "0*0"})
+    assert logic.arithmetic_expressions("what is round(2.5, 1), 12*7 and 12*7?") == ["round(2.5, 1)", "12*7"]
