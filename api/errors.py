@@ -29,9 +29,9 @@ from sessiongraph.api.run_errors import (
 )
 from sessiongraph.api.serialize import dumps
 from sessiongraph.checkpoints import ThreadExists, ThreadNotFound
-from sessiongraph.checkpoints.errors import STORE_EXCEPTIONS, StorageFull, StoreUnavailable, store_error
 from sessiongraph.checkpoints.assistants import AssistantExists, AssistantNotFound
 from sessiongraph.checkpoints.crons import CronNotFound, InvalidSchedule
+from sessiongraph.checkpoints.errors import STORE_EXCEPTIONS, StorageFull, StoreUnavailable, store_error
 from sessiongraph.lifecycle import NoPendingInterrupt
 
 log = logging.getLogger("sessiongraph.api")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 import hmac
+from collections.abc import Awaitable
 from typing import Annotated
 
 import langgraph.version as _lg_version

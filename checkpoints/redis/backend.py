@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-
 from sessiongraph.checkpoints.base import Backend, BackendOptions, ExpiryListener
 from sessiongraph.checkpoints.documents import DocumentTable
 from sessiongraph.checkpoints.expiry import TTLSweeper
