@@ -1,7 +1,8 @@
 """The FastAPI application: ``create_app(settings)``.
 
 The lifespan opens the sessions (backend + compiled graph) once, builds the run manager and its
-coordination parts (in-process, or shared by replicas through Redis: :mod:`.replicas`) and
+coordination parts (in-process, or shared by replicas through Redis: :mod:`.coordination`),
+recovers the runs a dead process left behind (:mod:`.run_recovery`, then in the background) and
 starts the TTL sweeper (any thread may get a TTL over the API; on Redis
 keys expire natively and no sweeper runs). On shutdown it stops the sweeper and interrupts the
 runs still going before closing the backend.
@@ -56,6 +57,7 @@ from sessiongraph.api.routes import (
 )
 from sessiongraph.api.run_create import RunStarter
 from sessiongraph.api.run_manager import RunManager
+from sessiongraph.api.run_recovery import RunRecovery
 from sessiongraph.api.thread_events import ThreadEventHub
 from sessiongraph.sessions import Sessions
 from sessiongraph.settings import Settings, get_settings
@@ -82,7 +84,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
             Sessions.open(settings=settings, model=model, tools=tools) as sessions,
-            open_coordination(settings, sessions.coordination_url) as coordination,
+            open_coordination(settings, sessions.runs, sessions.coordination_url) as coordination,
         ):
             manager = RunManager(
                 sessions,
@@ -104,6 +106,7 @@ def create_app(
                 manager=manager,
                 metrics=metrics,
                 limiter=RateLimiter(settings.rate_limit, settings.rate_limit_storage),
+                coordination=coordination,
                 assistants=directory,
                 runs=starter,
                 crons=scheduler,
@@ -116,7 +119,12 @@ def create_app(
                 ),
             )
             sessions.on_threads_expired(manager.forget_threads)
-            async with coordination.cancellation(manager.cancel_here):
+            recovery = RunRecovery(manager, coordination, interval_s=settings.worker_lease_s)
+            async with (
+                coordination.workers.heartbeats(),
+                coordination.cancellation(manager.cancel_here),
+                recovery.running(),
+            ):
                 sessions.start_ttl_sweeper()
                 scheduler.start()
                 try:

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from sessiongraph.api.assistant import AssistantDirectory
 from sessiongraph.api.auth import Caller, authenticate
+from sessiongraph.api.coordination import Coordination
 from sessiongraph.api.cron_scheduler import CronScheduler
 from sessiongraph.api.errors import Unauthorized, thread_not_found
 from sessiongraph.api.metrics import Metrics
@@ -30,6 +31,7 @@ class Services:
     manager: RunManager
     metrics: Metrics
     limiter: RateLimiter
+    coordination: Coordination
     assistants: AssistantDirectory
     runs: RunStarter
     crons: CronScheduler

@@ -24,12 +24,14 @@ from sessiongraph.api.run_errors import (
     RunNotActive,
     RunNotFound,
     RunStillActive,
+    ServerDraining,
     ThreadBusy,
 )
 from sessiongraph.api.serialize import dumps
 from sessiongraph.checkpoints import ThreadExists, ThreadNotFound
 from sessiongraph.checkpoints.assistants import AssistantExists, AssistantNotFound
 from sessiongraph.checkpoints.crons import CronNotFound, InvalidSchedule
+from sessiongraph.checkpoints.errors import STORE_EXCEPTIONS, StorageFull, StoreUnavailable, store_error
 from sessiongraph.lifecycle import NoPendingInterrupt
 from sessiongraph.memory import PinError
 
@@ -93,6 +95,9 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     RunNotActive: 404,
     RunStillActive: 422,
     RunCapacityExceeded: 503,
+    ServerDraining: 503,
+    StoreUnavailable: 503,
+    StorageFull: 507,
     InvalidUpdateError: 400,
     EmptyInputError: 400,
     AssistantNotFound: 404,
@@ -123,7 +128,7 @@ def domain_detail(exc: Exception) -> str:
 
 def domain_headers(exc: Exception) -> dict[str, str]:
     """Extra headers of a domain error (``Retry-After`` when retrying later helps)."""
-    if isinstance(exc, RunCapacityExceeded):
+    if isinstance(exc, RunCapacityExceeded | ServerDraining | StoreUnavailable | StorageFull):
         return {"Retry-After": str(exc.retry_after_s)}
     return {}
 
@@ -200,6 +205,19 @@ def install_error_handlers(app: FastAPI, shapes: Mapping[str, ErrorShape] | None
 
     for error_type in DOMAIN_ERRORS:
         app.add_exception_handler(error_type, _domain)
+
+    async def _store(request: Request, exc: Exception) -> Response:
+        # The store failing is not a bug here: say which store and when to retry (503/507).
+        failure = store_error(exc)
+        if failure is None:
+            log.error("store error on %s %s", request.method, request.url.path, exc_info=exc)
+            detail = f"internal error ({type(exc).__name__}); see the server log"
+            return respond(request, exc, 500, detail)
+        log.warning("%s %s: %s", request.method, request.url.path, failure)
+        return await _domain(request, failure)
+
+    for error_type in STORE_EXCEPTIONS:
+        app.add_exception_handler(error_type, _store)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

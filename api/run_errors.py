@@ -60,3 +60,36 @@ class CheckpointNotFound(RunError):
         super().__init__(
             f"checkpoint {checkpoint_id} not found in thread {thread_id}; pick one from its history"
         )
+
+
+class ServerDraining(RunError):
+    """The server is shutting down (SIGTERM): it finishes the runs it has and admits no more."""
+
+    retry_after_s = 5
+
+    def __init__(self) -> None:
+        super().__init__("The server is shutting down and admits no new runs; retry shortly")
+
+
+class ServerStopped(RunError):
+    """A run the server stopped on shutdown (its checkpoints rolled back); send it again."""
+
+    def __init__(self, started: bool) -> None:
+        what = (
+            "before it finished; the thread was rolled back to its state before the run"
+            if started
+            else "before it started"
+        )
+        super().__init__(f"The server shut down {what}. Send the run again.")
+
+
+class RunAbandoned(RunError):
+    """A run whose server process died (crash, kill, lost lease), found by recovery."""
+
+    def __init__(self, started: bool) -> None:
+        what = (
+            "while it ran; the thread was rolled back to its state before the run"
+            if started
+            else "before it started"
+        )
+        super().__init__(f"The server process executing this run stopped {what}. Send the run again.")

@@ -8,6 +8,13 @@ retention), streaming into the :class:`StreamBroker` and recording its outcome i
 :class:`RunRegistry`. The HTTP handlers only create runs and read results or subscribe through
 this class, so a run survives its client unless the client asked for ``on_disconnect=cancel``.
 
+Admission is atomic: a run's place counts from the first line of :meth:`RunManager.start`,
+before any wait, so runs arriving together never exceed ``max_concurrent + max_queued``.
+Each record names this process (``worker``) and, once it runs, the checkpoint its turn started
+from, so that :mod:`.run_recovery` can finish the runs of a process that died. On SIGTERM
+:meth:`RunManager.drain` admits nothing more, fails the queued runs at once, gives the running
+ones a grace period and then stops them with a rollback; every stream ends with ``error``.
+
 Errors are domain errors (:mod:`sessiongraph.api.run_errors`); HTTP is not known here.
 """
 
@@ -22,18 +29,20 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sessiongraph.api.coordination import Coordination, RunRecord, RunStatus, Subscription
+from sessiongraph.api.coordination import Coordination, RunRecord
 from sessiongraph.api.executor import RunOutcome, RunPlan, drive
 from sessiongraph.api.metrics import Metrics
+from sessiongraph.api.run_book import RunBook
 from sessiongraph.api.run_errors import (
     CheckpointNotFound,
     RunCapacityExceeded,
-    RunNotFound,
-    RunStillActive,
+    ServerDraining,
+    ServerStopped,
     ThreadBusy,
 )
 from sessiongraph.api.serialize import dumps, error_payload
 from sessiongraph.checkpoints import PruneStrategy, ThreadInfo
+from sessiongraph.checkpoints.errors import store_error
 from sessiongraph.lifecycle import CancelAction, NoPendingInterrupt, is_resume
 from sessiongraph.sessions import Sessions
 
@@ -46,7 +55,7 @@ class _OwnerSlot:
     users: int = 0
 
 
-class RunManager:
+class RunManager(RunBook):
     """Creates, executes, cancels and reports runs (see the module docstring)."""
 
     def __init__(
@@ -60,11 +69,7 @@ class RunManager:
         max_per_owner: int | None = None,
         max_queued_per_owner: int | None = None,
     ) -> None:
-        self.sessions = sessions
-        self._lock = coordination.lock
-        self._runs = coordination.runs
-        self._broker = coordination.broker
-        self._coordination = coordination
+        super().__init__(sessions, coordination)
         self.metrics = metrics
         self._slots = asyncio.Semaphore(max_concurrent)
         self._max_per_owner = max_per_owner or max_concurrent
@@ -78,6 +83,9 @@ class RunManager:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._graph_tasks: dict[str, asyncio.Task[RunOutcome]] = {}
         self._cancel: dict[str, CancelAction] = {}
+        self._admitting: set[str] = set()
+        self._draining = False
+        self._stopping: set[str] = set()
 
     # --- creation --------------------------------------------------------------------------
 
@@ -94,10 +102,12 @@ class RunManager:
     ) -> RunRecord:
         """Admit a run on ``thread`` and schedule it.
 
-        Raises :class:`RunCapacityExceeded`, :class:`ThreadBusy` (``reject``),
-        :class:`NoPendingInterrupt` (a resume with nothing to resume) or
+        Raises :class:`ServerDraining`, :class:`RunCapacityExceeded`, :class:`ThreadBusy`
+        (``reject``), :class:`NoPendingInterrupt` (a resume with nothing to resume) or
         :class:`CheckpointNotFound`.
         """
+        if self._draining:
+            raise ServerDraining()
         if self._admitted >= self._capacity:
             raise RunCapacityExceeded()
         owner = thread.owner
@@ -110,8 +120,13 @@ class RunManager:
                     "some end"
                 )
             self._admitted_by_owner[owner] = self._admitted_by_owner.get(owner, 0) + 1
+        # The server-wide place too is taken before the first await.
+        self._admitted += 1
+        run_id = str(uuid.uuid4())
+        self._admitting.add(run_id)
         try:
-            return await self._admit(
+            record = await self._admit(
+                run_id,
                 thread,
                 plan,
                 assistant_id=assistant_id,
@@ -121,11 +136,18 @@ class RunManager:
                 temporary=temporary,
             )
         except BaseException:
+            self._admitted -= 1
             self._release_owner(owner)
             raise
+        finally:
+            self._admitting.discard(run_id)
+        self.metrics.run_admitted()
+        self._tasks[run_id] = asyncio.create_task(self._run(record, plan), name=f"run-{run_id}")
+        return record
 
     async def _admit(
         self,
+        run_id: str,
         thread: ThreadInfo,
         plan: RunPlan,
         *,
@@ -147,7 +169,6 @@ class RunManager:
             action: CancelAction = "rollback" if multitask_strategy == "rollback" else "interrupt"
             for other in active:
                 await self.cancel(other, action)
-        run_id = str(uuid.uuid4())
         plan.config["run_id"] = uuid.UUID(run_id)
         plan.config.setdefault("metadata", {}).update(
             run_id=run_id, thread_id=thread_id, assistant_id=assistant_id
@@ -165,6 +186,7 @@ class RunManager:
             multitask_strategy=multitask_strategy,
             owner=thread.owner,
             temporary=temporary,
+            worker=self.worker_id,
         )
         await self._runs.put(record)
         await self._broker.open(run_id)
@@ -173,9 +195,6 @@ class RunManager:
             thread_id,
             {"graph_id": self.sessions.graph_id, "assistant_id": assistant_id} if first_run else None,
         )
-        self._admitted += 1
-        self.metrics.run_admitted()
-        self._tasks[run_id] = asyncio.create_task(self._run(record, plan), name=f"run-{run_id}")
         return record
 
     # --- execution -------------------------------------------------------------------------
@@ -184,7 +203,10 @@ class RunManager:
         try:
             async with self._lock.hold(record.thread_id):
                 executed = False
-                if self._runnable(record):
+                if record.run_id in self._stopping:
+                    executed = True  # told, and its thread settled, by _stop_pending
+                    await self._stop_pending(record)
+                elif self._runnable(record):
                     # The owner's share first: a run waiting for it holds no server-wide slot.
                     async with self._owner_slot(record.owner), self._slots:
                         if self._runnable(record):
@@ -193,6 +215,11 @@ class RunManager:
                 if not executed and not await self._others_active(record):
                     # Cancelled while it waited: the thread may have nothing else to run.
                     await self.sessions.settle(record.thread_id)
+        except asyncio.CancelledError:
+            # Shutdown: a run still waiting for its thread or a slot fails now (its client is
+            # told); one cut off mid-turn is left to recovery, which rolls it back.
+            if record.status == "pending":
+                await asyncio.shield(self._stop_pending(record))
         except Exception:
             log.exception("run %s failed outside the graph", record.run_id)
         finally:
@@ -207,7 +234,10 @@ class RunManager:
                     await self.sessions.delete_thread(record.thread_id)
                 with contextlib.suppress(Exception):
                     await self._runs.delete_thread(record.thread_id)
-            await self._broker.close(record.run_id)
+            try:
+                await self._broker.close(record.run_id)
+            except Exception:  # the store is down: its stream state expires by itself
+                log.warning("could not close the stream of run %s", record.run_id, exc_info=True)
 
     def _release_owner(self, owner: str | None) -> None:
         if owner is None:
@@ -247,6 +277,7 @@ class RunManager:
                 create=False,
                 keep_busy=lambda: self._others_active(record),
             ) as turn:
+                record.started_from = turn.started_from
                 await self._set_run(record, "running")
                 self.metrics.run_started()
                 await self._publish(record, "metadata", dumps({"run_id": record.run_id, "attempt": 1}))
@@ -276,7 +307,9 @@ class RunManager:
             await self._fail(record, exc)
             self.metrics.run_finished(record.status, time.perf_counter() - started)
             return
-        if turn.cancelled == "rollback":
+        if turn.cancelled == "rollback" and record.run_id in self._stopping:
+            await self._fail(record, ServerStopped(started=True))
+        elif turn.cancelled == "rollback":
             await self._runs.delete(record.run_id)
             record.status = "interrupted"
         elif turn.cancelled is not None:
@@ -291,74 +324,22 @@ class RunManager:
     async def _publish(self, record: RunRecord, event: str, data: bytes) -> None:
         await self._broker.publish(record.run_id, event, data)
 
-    async def _others_active(self, record: RunRecord) -> bool:
-        return any(r.run_id != record.run_id for r in await self._runs.active(record.thread_id))
-
     async def _fail(self, record: RunRecord, exc: BaseException) -> None:
-        record.error = error_payload(exc)
+        record.error = error_payload(store_error(exc) or exc)
         record.result = dumps({"__error__": record.error})
-        await self._set_run(record, "error")
-        await self._publish(record, "error", dumps(record.error))
-
-    async def _set_run(self, record: RunRecord, status: RunStatus) -> None:
-        record.status = status
-        record.updated_at = time.time()
-        await self._runs.put(record)
-
-    # --- reading runs ----------------------------------------------------------------------
-
-    async def get_run(self, thread_id: str, run_id: str) -> RunRecord:
-        """The run ``run_id`` of ``thread_id``, or :class:`RunNotFound`."""
-        run = await self._runs.get(run_id)
-        if run is None or run.thread_id != thread_id:
-            raise RunNotFound(run_id, thread_id)
-        return run
-
-    async def find_run(self, run_id: str) -> RunRecord:
-        """The run ``run_id`` whatever its thread (doors that name runs alone), or :class:`RunNotFound`."""
-        run = await self._runs.get(run_id)
-        if run is None:
-            raise RunNotFound(run_id)
-        return run
-
-    async def list_runs(
-        self, thread_id: str, *, limit: int = 10, offset: int = 0, status: str | None = None
-    ) -> list[RunRecord]:
-        """The thread's runs, newest first."""
-        return await self._runs.of_thread(thread_id, limit=limit, offset=offset, status=status)
-
-    async def active_runs(self, thread_id: str) -> list[RunRecord]:
-        """The thread's pending and running runs, oldest first."""
-        return await self._runs.active(thread_id)
-
-    async def last_error(self, thread_id: str) -> dict[str, str] | None:
-        """The error of the thread's newest run, if it failed."""
-        last = await self._runs.of_thread(thread_id, limit=1)
-        return last[0].error if last else None
-
-    async def delete_run(self, run: RunRecord) -> None:
-        """Forget a finished run; :class:`RunStillActive` for one that is not over."""
-        if run.active:
-            raise RunStillActive(run.run_id, run.status)
-        await self._runs.delete(run.run_id)
-
-    async def subscribe(self, run_id: str, last_event_id: int | None = None) -> Subscription:
-        """The run's events after ``last_event_id`` (``0``: all still buffered; ``None``: live)."""
-        return await self._broker.subscribe(run_id, last_event_id)
-
-    async def result(self, record: RunRecord) -> bytes:
-        """The ``/wait`` body of a finished run (thread values when the run kept none)."""
-        latest = await self._runs.get(record.run_id) or record
-        if latest.result is not None:
-            return latest.result
         try:
-            return dumps((await self.sessions.get_state(record.thread_id)).values or {})
-        except Exception:
-            return b"{}"
+            await self._set_run(record, "error")
+        finally:
+            await self._publish(record, "error", dumps(record.error))
 
-    async def wait(self, run_id: str, timeout: float) -> bool:
-        """Wait up to ``timeout`` s for the run to finish; ``True`` once it has."""
-        return await self._broker.wait_closed(run_id, timeout)
+    async def _stop_pending(self, record: RunRecord) -> None:
+        """Fail a run that never started because the server is shutting down."""
+        try:
+            await self._fail(record, ServerStopped(started=False))
+            if not await self._others_active(record):
+                await self.sessions.settle(record.thread_id)
+        except Exception:
+            log.exception("could not record that run %s was stopped", record.run_id)
 
     # --- threads with runs -----------------------------------------------------------------
 
@@ -428,8 +409,51 @@ class RunManager:
         if record is not None:
             await self.cancel(record, action)
 
+    # --- shutdown and recovery ---------------------------------------------------------------
+
+    @property
+    def draining(self) -> bool:
+        """Whether the server is shutting down (no new runs are admitted)."""
+        return self._draining
+
+    @property
+    def in_flight(self) -> int:
+        """How many runs this process has admitted and not finished yet."""
+        return len(self._tasks)
+
+    def owns(self, run_id: str) -> bool:
+        """Whether this process is admitting or executing the run, or has yet to store its success."""
+        unstored = self._unstored.get(run_id)
+        return (
+            run_id in self._tasks
+            or run_id in self._admitting
+            or (unstored is not None and unstored.status == "success")
+        )
+
+    async def drain(self, grace_s: float) -> None:
+        """Shut down runs cleanly (SIGTERM): admit no more; fail the queued runs at once; give
+        the running ones ``grace_s`` seconds, then stop them with a rollback. Every stopped
+        run's record says so, and its stream ends with an ``error`` event."""
+        self._draining = True
+        for run_id, task in list(self._tasks.items()):
+            if run_id not in self._graph_tasks:
+                self._stopping.add(run_id)
+                task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks.values()), timeout=grace_s)
+        for run_id, graph_task in list(self._graph_tasks.items()):
+            log.warning("run %s did not finish within the %ss grace period; stopping it", run_id, grace_s)
+            self._stopping.add(run_id)
+            self._cancel[run_id] = "rollback"
+            graph_task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks.values()), timeout=max(grace_s, 5.0))
+
     async def aclose(self) -> None:
-        """Interrupt every run (server shutdown) and wait for their bookkeeping."""
+        """Stop every run still going (server shutdown without a drain, e.g. Ctrl-C): like
+        :meth:`drain` with no grace, then cancel whatever is left."""
+        if self._tasks:
+            await self.drain(0.0)
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()

@@ -5,12 +5,22 @@ Several workers (``--workers N``) serve the same sessions like replicas do: they
 that several processes share (``redis://``, ``postgresql://``) and Redis for the coordination of
 runs (locks, run records, streams, cancels): the checkpoint URL itself when it is ``redis://``,
 else ``SESSIONGRAPH_COORDINATION_URL``.
+
+With one worker, SIGTERM drains before uvicorn stops: the server keeps answering (new runs get 503 with
+``Retry-After``, ``/ready`` says it is shutting down), queued runs fail at once, running ones
+get ``drain_grace_s`` seconds and are then stopped with a rollback, and every stream ends with
+an ``error`` or ``end`` event; only then does uvicorn close the connections. A second SIGTERM
+or a SIGINT stops at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import logging
+import signal
 import sys
+from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
@@ -22,6 +32,43 @@ from sessiongraph.settings import Settings, export_to_environment, get_settings
 
 WORKER_FIELDS = ("checkpoint_url", "model", "host", "port", "coordination_url")
 """Settings the command line may override, handed to the worker processes."""
+
+log = logging.getLogger("sessiongraph.api.server")
+
+
+class DrainingServer(uvicorn.Server):
+    """A uvicorn server whose first SIGTERM drains the run manager before shutting down."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI, grace_s: float) -> None:
+        super().__init__(config)
+        self._app = app
+        self._grace_s = grace_s
+        self._drain_requested = False
+        self._drain_task: asyncio.Task[None] | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """SIGTERM the first time: drain (see the module docstring); anything else: uvicorn's."""
+        if sig == signal.SIGTERM and not self._drain_requested and not self.should_exit:
+            self._drain_requested = True
+            return
+        super().handle_exit(sig, frame)
+
+    async def on_tick(self, counter: int) -> bool:
+        """Start the drain on the loop once asked (signal handlers must not touch the loop)."""
+        if self._drain_requested and self._drain_task is None:
+            self._drain_task = asyncio.create_task(self._drain(), name="drain")
+        return await super().on_tick(counter)
+
+    async def _drain(self) -> None:
+        services = getattr(self._app.state, "services", None)
+        try:
+            if services is not None:
+                log.info("SIGTERM: draining runs (grace %ss)", self._grace_s)
+                await services.manager.drain(self._grace_s)
+        except Exception:
+            log.exception("drain failed")
+        finally:
+            self.should_exit = True
 
 
 class UnsafeBind(RuntimeError):
@@ -109,16 +156,28 @@ def serve(settings: Settings, workers: int = 1) -> None:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     print(banner(settings), flush=True)
-    options = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_level": "info",
-        "access_log": False,
-        "timeout_graceful_shutdown": 10,
-    }
     if workers == 1:
-        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        app = create_app(settings)
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+        DrainingServer(config, app, settings.drain_grace_s).run()
         return
     print(f"  workers: {workers}", flush=True)
     export_to_environment(settings, *WORKER_FIELDS)
-    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+    # Each worker drains through its own lifespan shutdown (runs interrupted and rolled back).
+    uvicorn.run(
+        f"{__name__}:worker_app",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

@@ -8,6 +8,7 @@ closes, after the final run status is stored, so a client never has to poll for 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import anyio
@@ -15,6 +16,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from sessiongraph.api.coordination import StreamEvent, Subscription
 from sessiongraph.api.serialize import dumps
+from sessiongraph.checkpoints.errors import store_error
+
+log = logging.getLogger("sessiongraph.api.sse")
 
 SEP = "\r\n"
 
@@ -26,9 +30,8 @@ def heartbeat() -> ServerSentEvent:
 
 def to_sse(event: StreamEvent, *, with_id: bool) -> ServerSentEvent:
     """One broker event as an SSE event (JSON payloads are single-line, so one ``data:`` line)."""
-    return ServerSentEvent(
-        data=event.data.decode(), event=event.event, id=str(event.seq) if with_id else None, sep=SEP
-    )
+    event_id = str(event.seq) if with_id and event.seq else None
+    return ServerSentEvent(data=event.data.decode(), event=event.event, id=event_id, sep=SEP)
 
 
 def error_event(error: str, message: str) -> ServerSentEvent:
@@ -45,10 +48,16 @@ async def _events(
 ) -> AsyncIterator[ServerSentEvent]:
     finished = False
     try:
-        async for item in subscription:
-            # ``None`` marks the broker's quiet intervals; sse-starlette sends the heartbeats.
-            if item is not None and (modes is None or _wanted(item.event, modes)):
-                yield to_sse(item, with_id=with_ids)
+        try:
+            async for item in subscription:
+                # ``None`` marks the broker's quiet intervals; sse-starlette sends the heartbeats.
+                if item is not None and (modes is None or _wanted(item.event, modes)):
+                    yield to_sse(item, with_id=with_ids)
+        except Exception as exc:
+            # The broker failed (its store went away): end with an ``error`` event, never a cut.
+            failure = store_error(exc) or exc
+            log.warning("stream ended by %r", failure)
+            yield error_event(type(failure).__name__, str(failure))
         finished = True
     finally:
         # The response cancels this generator when the client leaves; shield the clean-up from it.

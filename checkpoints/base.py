@@ -1,10 +1,11 @@
 """The one interface every session backend implements: :class:`Backend`.
 
 A backend owns everything a session store needs, for one URL scheme: the LangGraph checkpointer
-and store, the thread registry, checkpoint pruning, per-thread storage statistics and thread
-expiry. Callers (the session facade, the API) use only this interface; what a backend keeps in
-which table or key is its own business. Adding a backend means one module (or small package)
-with a subclass, registered for its URL scheme in :mod:`sessiongraph.checkpoints.factory`.
+and store, the thread registry, the run records (:mod:`.runs`), checkpoint pruning, per-thread
+storage statistics and thread expiry. Callers (the session facade, the API) use only this
+interface; what a backend keeps in which table or key is its own business. Adding a backend
+means one module (or small package) with a subclass, registered for its URL scheme
+in :mod:`sessiongraph.checkpoints.factory`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sessiongraph.checkpoints.crons import CronRegistry
 from sessiongraph.checkpoints.documents import DocumentTable, StoreDocumentTable
 from sessiongraph.checkpoints.expiry import TTLSweeper, sweep_expired
 from sessiongraph.checkpoints.registry import ThreadInfo, ThreadRegistry
+from sessiongraph.checkpoints.runs import MemoryRunRegistry, RunRegistry
 from sessiongraph.checkpoints.stats import StorageStats
 
 PruneStrategy = Literal["delete", "keep_latest"]
@@ -65,19 +67,33 @@ class Backend(abc.ABC):
     replicas); an in-process store or a single file is not."""
 
     def __init__(
-        self, url: str, checkpointer: BaseCheckpointSaver, store: BaseStore, registry: ThreadRegistry
+        self,
+        url: str,
+        checkpointer: BaseCheckpointSaver,
+        store: BaseStore,
+        registry: ThreadRegistry,
+        *,
+        runs: RunRegistry | None = None,
     ) -> None:
         self.url = url
         self.checkpointer = checkpointer
         self.store = store
         self.registry = registry
         self._delete_listeners: list[DeleteListener] = []
+        self.runs: RunRegistry = runs if runs is not None else MemoryRunRegistry()
+        """The HTTP API's run records. A durable backend passes its own, so that runs survive a
+        restart and crash recovery can find the runs a dead process left behind; the default
+        keeps them in process memory."""
 
     @classmethod
     @abc.abstractmethod
     def open(cls, url: str, options: BackendOptions) -> contextlib.AbstractAsyncContextManager[Backend]:
         """Open the backend at ``url`` for the duration of an ``async with`` block (the factory
         sets up and closes the registry around it)."""
+
+    async def ping(self) -> None:
+        """Reach the store once (raises when it cannot be reached): what readiness checks."""
+        await self.registry.get("00000000-0000-0000-0000-000000000000")
 
     @property
     def coordination_url(self) -> str | None:
@@ -127,6 +143,12 @@ class Backend(abc.ABC):
         """Call ``listener(thread_id, info)`` whenever a thread is deleted (by a caller, a prune or
         the TTL sweep), before its registry record goes; the session facade drops its memory."""
         self._delete_listeners.append(listener)
+
+    async def discard_after(self, thread_id: str, checkpoint_id: str) -> bool:
+        """Delete the thread's checkpoints newer than ``checkpoint_id``: a rollback that needs no
+        space (a full disk refuses the usual one, which writes a copy). ``False`` where the
+        backend cannot."""
+        return False
 
     async def copy_checkpoints(self, source: str, target: str) -> None:
         """Copy every checkpoint (and pending write) of ``source`` to the thread ``target``,

@@ -63,6 +63,7 @@ async def open_backend(url: str, options: BackendOptions | None = None) -> Async
     """Open the backend named by ``url`` for the duration of the ``async with`` block."""
     async with backend_class(url).open(url, options or BackendOptions()) as backend:
         await backend.registry.setup()
+        await backend.runs.setup()
         try:
             yield backend
         finally:

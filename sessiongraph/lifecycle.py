@@ -14,6 +14,10 @@ HTTP run, another door), goes through :meth:`Lifecycle.turn`:
    checkpoints (``interrupt``) or is rolled back (``rollback``) and is settled by the same rule;
 5. retention and expiry are applied (``Backend.after_turn``).
 
+A turn cut off by a dead process (``kill -9``, a crash, a lost Redis) is finished later by
+:meth:`Lifecycle.abandon`: the thread is rolled back to the checkpoint recorded before the turn
+and marked ``error``, like a turn that failed in place.
+
 Thread status is written here and nowhere else.
 """
 
@@ -86,6 +90,11 @@ class Turn:
     """Set by a caller that cancelled the graph: keep (``interrupt``) or undo (``rollback``)."""
     status: ThreadStatus | None = None
     """The status the thread settled to (set when the turn is over)."""
+
+    @property
+    def started_from(self) -> str | None:
+        """The id of the checkpoint the turn started from (``None``: the thread had none)."""
+        return None if self.before is None else self.before["configurable"].get("checkpoint_id")
 
     def _kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         if kwargs.get("interrupt_before") or kwargs.get("interrupt_after"):
@@ -199,6 +208,32 @@ class Lifecycle:
         except Exception:
             log.exception("retention after a turn of thread %s failed", thread_id)
 
+    async def abandon(
+        self,
+        thread_id: str,
+        started_from: str | None,
+        *,
+        started: bool,
+        keep_busy: Callable[[], Awaitable[bool]] | None = None,
+    ) -> ThreadStatus | None:
+        """Finish a turn whose process died: a ``started`` one is rolled back to the checkpoint
+        ``started_from`` (``None``: to no checkpoint) and the thread marked ``error``; one that
+        never started leaves the thread as its state says. Retention and expiry are applied as
+        after any turn (keys written mid-turn get their TTL). ``None`` if the thread is gone."""
+        if await self.backend.registry.get(thread_id) is None:
+            return None
+        status: ThreadStatus
+        if started:
+            before = None if started_from is None else thread_config(thread_id, started_from)
+            await self.rollback(thread_id, before)
+            status = "error"
+        else:
+            status = await self.status_of(thread_id)
+        if keep_busy is None or not await keep_busy():
+            await self.backend.registry.set_status(thread_id, status)
+        await self._housekeeping(thread_id)
+        return status
+
     async def mark_busy(self, thread_id: str, metadata: Mapping[str, Any] | None = None) -> None:
         """Mark the thread ``busy`` (merging ``metadata`` when given) unless it is already."""
         registry = self.backend.registry
@@ -239,6 +274,9 @@ class Lifecycle:
             if before is None:
                 await self.backend.checkpointer.adelete_thread(thread_id)
                 return
+            head = await self.head(thread_id)
+            if head is not None and _checkpoint_id(head) == _checkpoint_id(before):
+                return  # nothing was written after it
             paused = bool((await self.graph.aget_state(before)).interrupts)
             await self.graph.aupdate_state(before, None, as_node="__copy__")
             if paused:
@@ -246,7 +284,20 @@ class Lifecycle:
                 # (review_plan, no model call) again so that the thread waits for a resume again.
                 await self.graph.ainvoke(None, thread_config(thread_id))
         except Exception:
-            log.exception("rollback of thread %s failed", thread_id)
+            log.exception("rollback of thread %s failed; discarding the turn's checkpoints", thread_id)
+            await self._discard_after(thread_id, before)
+
+    async def _discard_after(self, thread_id: str, before: RunnableConfig | None) -> None:
+        checkpoint_id = None if before is None else _checkpoint_id(before)
+        try:
+            if checkpoint_id is None or not await self.backend.discard_after(thread_id, checkpoint_id):
+                log.error("thread %s keeps the failed turn's checkpoints", thread_id)
+        except Exception:
+            log.exception("could not discard the failed turn of thread %s", thread_id)
+
+
+def _checkpoint_id(config: RunnableConfig) -> str | None:
+    return config.get("configurable", {}).get("checkpoint_id")
 
 
 def _merge_config(thread_id: str, extra: RunnableConfig | None, *, owner: str | None) -> RunnableConfig:

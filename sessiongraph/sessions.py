@@ -50,6 +50,7 @@ from sessiongraph.checkpoints import (
 from sessiongraph.checkpoints.assistants import AssistantRegistry
 from sessiongraph.checkpoints.crons import CronRegistry
 from sessiongraph.checkpoints.expiry import TTLSweeper
+from sessiongraph.checkpoints.runs import RunRegistry
 from sessiongraph.graphs.agent import build_graph
 from sessiongraph.graphs.context import Context, coerce_context
 from sessiongraph.graphs.schemas import graph_schemas
@@ -157,6 +158,11 @@ class Sessions:
         return self.graph.name
 
     @property
+    def runs(self) -> RunRegistry:
+        """The backend's run records (the HTTP API's runs, kept where the sessions are)."""
+        return self.backend.runs
+
+    @property
     def node_names(self) -> frozenset[str]:
         """The graph's node names (what ``Command(goto=...)`` and ``as_node`` may name)."""
         return frozenset(name for name in self.graph.nodes if not name.startswith("__"))
@@ -165,6 +171,10 @@ class Sessions:
     def backend_name(self) -> str:
         """``memory``, ``sqlite`` or ``redis``: for people (``/info``), never switched on."""
         return self.backend.name
+
+    async def ping(self) -> None:
+        """Reach the backend's store once; raises when it cannot be reached."""
+        await self.backend.ping()
 
     @property
     def coordination_url(self) -> str | None:
@@ -331,6 +341,18 @@ class Sessions:
     async def require_interrupt(self, thread_id: str) -> None:
         """Raise :class:`NoPendingInterrupt` unless the thread waits at an interrupt."""
         await self.lifecycle.require_interrupt(thread_id)
+
+    async def abandon_turn(
+        self,
+        thread_id: str,
+        started_from: str | None,
+        *,
+        started: bool,
+        keep_busy: Callable[[], Awaitable[bool]] | None = None,
+    ) -> ThreadStatus | None:
+        """Finish a turn a dead process left behind (:meth:`Lifecycle.abandon`): roll back to
+        ``started_from`` and mark the thread ``error`` if it had ``started``."""
+        return await self.lifecycle.abandon(thread_id, started_from, started=started, keep_busy=keep_busy)
 
     async def mark_busy(self, thread_id: str, metadata: Mapping[str, Any] | None = None) -> None:
         """Mark a thread ``busy`` as soon as a run for it is accepted (before it starts)."""

@@ -177,6 +177,27 @@ class Settings(BaseSettings):
     )
     max_queued_runs: int = Field(default=1024, ge=0, description="Runs waiting for a slot before 503.")
     heartbeat_s: float = Field(default=5.0, gt=0, description="Seconds between SSE heartbeat comments.")
+    drain_grace_s: float = Field(
+        default=20.0,
+        ge=0,
+        description=(
+            "On SIGTERM, how long running runs may finish before they are stopped and rolled back "
+            "(no new runs are admitted meanwhile)."
+        ),
+    )
+    worker_lease_s: float = Field(
+        default=15.0,
+        gt=0,
+        description=(
+            "How long a dead server process's runs stay theirs: replicas renew leases this long "
+            "(Redis), and crash recovery sweeps this often."
+        ),
+    )
+    stream_buffer_events: int = Field(
+        default=1000,
+        gt=0,
+        description="Events buffered for one slow stream reader before it is dropped (in-process).",
+    )
     max_running_runs_per_owner: int = Field(
         default=4,
         gt=0,

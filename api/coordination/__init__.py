@@ -3,12 +3,12 @@
 =================  ===========================================================================
 module             holds
 =================  ===========================================================================
-``interfaces``     :class:`RunRecord`, :class:`StreamEvent` and the :class:`ThreadLock`,
-                   :class:`RunRegistry`, :class:`StreamBroker` interfaces
+``interfaces``     :class:`StreamEvent` and the :class:`ThreadLock`, :class:`StreamBroker`,
+                   :class:`Workers` interfaces (run records: :mod:`sessiongraph.checkpoints.runs`)
 ``memory``         in-process implementations (one server process)
 ``redis_lock``     the Redis FIFO thread lock with leases
-``redis_runs``     the Redis run registry
 ``redis_streams``  the Redis Streams broker
+``redis_workers``  replica leases renewed by heartbeats (dead replicas' runs are reclaimed)
 ``cancel_bus``     cancel requests between replicas (Redis pub/sub)
 ``factory``        :func:`open_coordination`: in-process or Redis, from the settings
 =================  ===========================================================================
@@ -24,6 +24,7 @@ from sessiongraph.api.coordination.interfaces import (
     StreamEvent,
     Subscription,
     ThreadLock,
+    Workers,
 )
 
 __all__ = [
@@ -36,5 +37,6 @@ __all__ = [
     "StreamEvent",
     "Subscription",
     "ThreadLock",
+    "Workers",
     "open_coordination",
 ]

@@ -3,11 +3,15 @@
 With a Redis coordination URL (``Settings.coordination_url``, by default the checkpoint URL
 when it is ``redis://``), every replica uses the Redis lock, run registry and stream broker on
 one client, and the cancel bus: a replica asked to cancel a run that executes elsewhere
-publishes the request, and the replica running it cancels it.
+publishes the request, and the replica running it cancels it. Replicas hold leases renewed by
+heartbeats (:class:`RedisWorkers`), so the runs of a dead one can be reclaimed.
+
+In one process, run records are the session backend's (``Sessions.runs``: memory, or a table
+of the SQLite file, so that they survive a restart).
 
 Example::
 
-    async with open_coordination(settings) as coordination:
+    async with open_coordination(settings, sessions.runs) as coordination:
         manager = RunManager(sessions, coordination, ...)
         async with coordination.cancellation(manager.cancel_here):
             ...  # serve
@@ -22,11 +26,13 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from sessiongraph.api.coordination.cancel_bus import CancelHandler, RedisCancelBus
-from sessiongraph.api.coordination.interfaces import RunRegistry, StreamBroker, ThreadLock
-from sessiongraph.api.coordination.memory import MemoryRunRegistry, MemoryStreamBroker, MemoryThreadLock
+from sessiongraph.api.coordination.interfaces import RunRegistry, StreamBroker, ThreadLock, Workers
+from sessiongraph.api.coordination.memory import MemoryStreamBroker, MemoryThreadLock, MemoryWorkers
 from sessiongraph.api.coordination.redis_lock import RedisThreadLock
-from sessiongraph.api.coordination.redis_runs import RedisRunRegistry
 from sessiongraph.api.coordination.redis_streams import RedisStreamBroker
+from sessiongraph.api.coordination.redis_workers import RedisWorkers
+from sessiongraph.checkpoints.redis.client import connect
+from sessiongraph.checkpoints.redis.runs import RedisRunRegistry
 from sessiongraph.lifecycle import CancelAction
 from sessiongraph.settings import Settings
 
@@ -41,12 +47,20 @@ def coordination_url(settings: Settings, backend_default: str | None = None) -> 
 
 @dataclass
 class Coordination:
-    """The lock, run registry and stream broker runs use, and the cancel bus when shared."""
+    """The lock, run registry, stream broker and worker leases runs use, and the cancel bus
+    when shared."""
 
     lock: ThreadLock
     runs: RunRegistry
     broker: StreamBroker
+    workers: Workers
     cancel_bus: RedisCancelBus | None = None
+    client: Redis | None = None
+
+    async def ping(self) -> None:
+        """Reach the coordination store once (raises when down; nothing to reach in-process)."""
+        if self.client is not None:
+            await self.client.ping()
 
     @property
     def shared(self) -> bool:
@@ -70,22 +84,24 @@ class Coordination:
 
 @contextlib.asynccontextmanager
 async def open_coordination(
-    settings: Settings, backend_default: str | None = None
+    settings: Settings, runs: RunRegistry, backend_default: str | None = None
 ) -> AsyncIterator[Coordination]:
-    """In-process coordination, or Redis coordination on one client (closed on exit)."""
+    """In-process coordination keeping run records in ``runs`` (the backend's), or Redis
+    coordination on one client (closed on exit)."""
     url = coordination_url(settings, backend_default)
     if url is None:
-        yield Coordination(
-            MemoryThreadLock(), MemoryRunRegistry(), MemoryStreamBroker(heartbeat=settings.heartbeat_s)
-        )
+        broker = MemoryStreamBroker(heartbeat=settings.heartbeat_s, queue=settings.stream_buffer_events)
+        yield Coordination(MemoryThreadLock(), runs, broker, MemoryWorkers())
         return
-    client = Redis.from_url(url)
+    client = connect(url)
     try:
         yield Coordination(
-            RedisThreadLock(client),
+            RedisThreadLock(client, lease_s=settings.worker_lease_s),
             RedisRunRegistry(client),
             RedisStreamBroker(client, heartbeat=settings.heartbeat_s),
+            RedisWorkers(client, lease_s=settings.worker_lease_s),
             RedisCancelBus(client),
+            client,
         )
     finally:
         await client.aclose()

@@ -1,12 +1,15 @@
 """The three things API replicas must share, behind small interfaces.
 
 - :class:`ThreadLock`: one run at a time per thread, waiters served in arrival order.
-- :class:`RunRegistry`: run records (status, kwargs, final result) by run and by thread.
+- :class:`RunRegistry` (from :mod:`sessiongraph.checkpoints.runs`; the backend stores them):
+  run records (status, kwargs, final result) by run and by thread.
+- :class:`Workers`: which server processes are alive (whose runs are not a crash's leftovers).
 - :class:`StreamBroker`: a run's stream events fanned out to any number of subscribers, with a
   bounded replay buffer for ``Last-Event-ID``, and a "closed" signal when the run is over.
 
 In-process implementations are in :mod:`.memory`; the Redis ones (a FIFO lock with leases, run
-records, Redis Streams) in :mod:`.redis_lock`, :mod:`.redis_runs` and :mod:`.redis_streams`, so
+records in :mod:`sessiongraph.checkpoints.redis.runs`, Redis Streams, replica leases) in
+:mod:`.redis_lock`, :mod:`.redis_streams` and :mod:`.redis_workers`, so
 that a second replica sees a thread as busy and can serve a join.
 """
 
@@ -16,34 +19,20 @@ import abc
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Literal
 
-RunStatus = Literal["pending", "running", "success", "error", "timeout", "interrupted"]
-ACTIVE_STATUSES: frozenset[str] = frozenset({"pending", "running"})
+from sessiongraph.checkpoints.runs import ACTIVE_STATUSES, RunRecord, RunRegistry, RunStatus
 
-
-@dataclass
-class RunRecord:
-    """One run. ``result`` is the encoded JSON body of ``/wait`` and ``/join`` once known."""
-
-    run_id: str
-    thread_id: str
-    assistant_id: str
-    status: RunStatus
-    created_at: float
-    updated_at: float
-    metadata: dict[str, Any]
-    kwargs: dict[str, Any]
-    multitask_strategy: str
-    owner: str | None = None
-    temporary: bool = False
-    error: dict[str, str] | None = None
-    result: bytes | None = None
-
-    @property
-    def active(self) -> bool:
-        """Pending or running."""
-        return self.status in ACTIVE_STATUSES
+__all__ = [
+    "ACTIVE_STATUSES",
+    "RunRecord",
+    "RunRegistry",
+    "RunStatus",
+    "StreamBroker",
+    "StreamEvent",
+    "Subscription",
+    "ThreadLock",
+    "Workers",
+]
 
 
 @dataclass(frozen=True)
@@ -74,34 +63,27 @@ class ThreadLock(abc.ABC):
         """Wait (first come, first served) until no other run holds the thread, then hold it."""
 
 
-class RunRegistry(abc.ABC):
-    """Storage of :class:`RunRecord`."""
+class Workers(abc.ABC):
+    """Which server processes are alive: a run whose worker is not is a crash's leftover.
+
+    In-process coordination knows only itself; on Redis each replica holds a lease it renews
+    with heartbeats, and a replica whose lease lapsed is dead.
+    """
+
+    worker_id: str
+    """This process's id (stamped on the runs it admits)."""
 
     @abc.abstractmethod
-    async def put(self, run: RunRecord) -> None:
-        """Insert or replace a record."""
+    async def alive(self, worker_id: str | None) -> bool:
+        """Whether the process ``worker_id`` still runs."""
 
-    @abc.abstractmethod
-    async def get(self, run_id: str) -> RunRecord | None:
-        """The record, or ``None``."""
+    async def claim(self, run_id: str) -> bool:
+        """Take the recovery of a dead process's run; ``False`` if another process took it."""
+        return True
 
-    @abc.abstractmethod
-    async def of_thread(
-        self, thread_id: str, *, limit: int = 10, offset: int = 0, status: str | None = None
-    ) -> list[RunRecord]:
-        """The thread's runs, newest first."""
-
-    @abc.abstractmethod
-    async def active(self, thread_id: str) -> list[RunRecord]:
-        """The thread's pending and running runs, oldest first."""
-
-    @abc.abstractmethod
-    async def delete(self, run_id: str) -> bool:
-        """Forget a run; ``False`` if unknown."""
-
-    @abc.abstractmethod
-    async def delete_thread(self, thread_id: str) -> None:
-        """Forget every run of a thread."""
+    def heartbeats(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """While inside, this process proves it is alive (a no-op in one process)."""
+        return contextlib.nullcontext()
 
 
 class StreamBroker(abc.ABC):

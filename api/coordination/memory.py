@@ -1,25 +1,50 @@
-"""In-process run coordination: a FIFO lock per thread, run records in dicts, per-run queues.
+"""In-process run coordination: a FIFO lock per thread, per-run bounded queues, one worker.
 
 Enough for one server process (memory and SQLite backends); several replicas need the Redis
-implementations.
+implementations. Run records are the backend's (:attr:`Backend.runs`).
+
+A subscriber that reads more slowly than the run produces (a slow SSE client: the socket's
+back-pressure stops the reader) gets at most ``queue`` events buffered; past that it is dropped
+with an ``error`` event telling it to reconnect with ``Last-Event-ID``, so memory stays bounded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from sessiongraph.api.coordination.interfaces import (
-    RunRecord,
-    RunRegistry,
     StreamBroker,
     StreamEvent,
     Subscription,
     ThreadLock,
+    Workers,
 )
+from sessiongraph.api.serialize import dumps
+
+SLOW_CONSUMER = dumps(
+    {
+        "error": "SlowConsumer",
+        "message": "the client read the stream too slowly and was dropped; reconnect with "
+        "Last-Event-ID to resume from the last event received",
+    }
+)
+_OVERFLOW = StreamEvent(0, "error", SLOW_CONSUMER)
+
+
+class MemoryWorkers(Workers):
+    """One process: only this one is alive (runs of an earlier process are a crash's leftovers)."""
+
+    def __init__(self) -> None:
+        self.worker_id = uuid.uuid4().hex
+
+    async def alive(self, worker_id: str | None) -> bool:
+        """See :meth:`Workers.alive`."""
+        return worker_id == self.worker_id
 
 
 class MemoryThreadLock(ThreadLock):
@@ -42,56 +67,6 @@ class MemoryThreadLock(ThreadLock):
                 self._locks.pop(thread_id, None)
 
 
-class MemoryRunRegistry(RunRegistry):
-    """Runs in dicts; each thread keeps its newest ``keep_per_thread`` finished runs."""
-
-    def __init__(self, keep_per_thread: int = 100) -> None:
-        self._runs: dict[str, RunRecord] = {}
-        self._by_thread: dict[str, OrderedDict[str, None]] = {}
-        self._keep = keep_per_thread
-
-    async def put(self, run: RunRecord) -> None:
-        """See :meth:`RunRegistry.put`."""
-        self._runs[run.run_id] = run
-        ids = self._by_thread.setdefault(run.thread_id, OrderedDict())
-        ids[run.run_id] = None
-        if len(ids) > self._keep:
-            for old in list(ids)[: len(ids) - self._keep]:
-                if not self._runs[old].active:
-                    del ids[old]
-                    self._runs.pop(old, None)
-
-    async def get(self, run_id: str) -> RunRecord | None:
-        """See :meth:`RunRegistry.get`."""
-        return self._runs.get(run_id)
-
-    async def of_thread(
-        self, thread_id: str, *, limit: int = 10, offset: int = 0, status: str | None = None
-    ) -> list[RunRecord]:
-        """See :meth:`RunRegistry.of_thread`."""
-        ids = reversed(self._by_thread.get(thread_id, OrderedDict()))
-        runs = [self._runs[i] for i in ids if status is None or self._runs[i].status == status]
-        return runs[offset : offset + limit]
-
-    async def active(self, thread_id: str) -> list[RunRecord]:
-        """See :meth:`RunRegistry.active`."""
-        ids = self._by_thread.get(thread_id, OrderedDict())
-        return [self._runs[i] for i in ids if self._runs[i].active]
-
-    async def delete(self, run_id: str) -> bool:
-        """See :meth:`RunRegistry.delete`."""
-        run = self._runs.pop(run_id, None)
-        if run is None:
-            return False
-        self._by_thread.get(run.thread_id, OrderedDict()).pop(run_id, None)
-        return True
-
-    async def delete_thread(self, thread_id: str) -> None:
-        """See :meth:`RunRegistry.delete_thread`."""
-        for run_id in self._by_thread.pop(thread_id, OrderedDict()):
-            self._runs.pop(run_id, None)
-
-
 @dataclass
 class _Channel:
     buffer: deque[StreamEvent]
@@ -103,13 +78,16 @@ class _Channel:
 class MemoryStreamBroker(StreamBroker):
     """Per-run queues; ``heartbeat`` seconds of silence yield ``None`` to the subscriber."""
 
-    def __init__(self, heartbeat: float = 5.0, replay: int = 1000, closed_kept: int = 256) -> None:
+    def __init__(
+        self, heartbeat: float = 5.0, replay: int = 1000, closed_kept: int = 256, queue: int = 1000
+    ) -> None:
         self._channels: dict[str, _Channel] = {}
         # Finished runs stay replayable (Last-Event-ID after the end), the newest ``closed_kept``.
         self._closed: OrderedDict[str, _Channel] = OrderedDict()
         self._closed_kept = closed_kept
         self._heartbeat = heartbeat
         self._replay = replay
+        self._queue = queue
 
     async def open(self, run_id: str) -> None:
         """See :meth:`StreamBroker.open`."""
@@ -123,23 +101,30 @@ class MemoryStreamBroker(StreamBroker):
         channel.seq += 1
         item = StreamEvent(channel.seq, event, data)
         channel.buffer.append(item)
-        for queue in channel.subscribers:
-            queue.put_nowait(item)
+        for queue in list(channel.subscribers):
+            if queue.qsize() >= self._queue:
+                # A reader this far behind is dropped rather than buffered without bound.
+                channel.subscribers.remove(queue)
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(_OVERFLOW)
+            else:
+                queue.put_nowait(item)
 
     async def subscribe(self, run_id: str, last_event_id: int | None = None) -> Subscription:
         """See :meth:`StreamBroker.subscribe`."""
         channel = self._channels.get(run_id)
-        queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
+        queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue(self._queue + 1)
         if channel is None:
             finished = self._closed.get(run_id)
             if finished is not None and last_event_id is not None:
-                for item in finished.buffer:
+                for item in list(finished.buffer)[-self._queue :]:
                     if item.seq > last_event_id:
                         queue.put_nowait(item)
             queue.put_nowait(None)
             return _MemorySubscription(queue, None, self._heartbeat)
         if last_event_id is not None:
-            for item in channel.buffer:
+            for item in list(channel.buffer)[-self._queue :]:
                 if item.seq > last_event_id:
                     queue.put_nowait(item)
         channel.subscribers.append(queue)
@@ -155,7 +140,7 @@ class MemoryStreamBroker(StreamBroker):
             self._closed.popitem(last=False)
         channel.closed.set()
         for queue in channel.subscribers:
-            queue.put_nowait(None)
+            queue.put_nowait(None)  # fits: a queue keeps one place spare for its last item
 
     async def wait_closed(self, run_id: str, timeout: float) -> bool:
         """See :meth:`StreamBroker.wait_closed`."""
@@ -190,6 +175,8 @@ class _MemorySubscription(Subscription):
                 if item is None:
                     return
                 yield item
+                if item is _OVERFLOW:
+                    return
         finally:
             await self.aclose()
 

@@ -28,6 +28,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from sessiongraph.api.coordination.interfaces import ThreadLock
+from sessiongraph.checkpoints.redis.client import MAX_BLOCK_S
 
 log = logging.getLogger("sessiongraph.api.coordination.redis_lock")
 
@@ -128,7 +129,10 @@ class RedisThreadLock(ThreadLock):
         try:
             while not await self._check(keys, args):
                 # Woken by the predecessor's release; the timeout re-checks for a lapsed lease.
-                await self._client.blpop([f"{prefix}wake:{token}"], timeout=self._lease_ms / 1000)
+                # Short blocks in a loop: a long one would outlast the client's socket timeout.
+                await self._client.blpop(
+                    [f"{prefix}wake:{token}"], timeout=min(self._lease_ms / 1000, MAX_BLOCK_S)
+                )
             yield
         finally:
             renewal.cancel()

@@ -20,6 +20,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from sessiongraph.api.coordination.interfaces import StreamBroker, StreamEvent, Subscription
+from sessiongraph.checkpoints.redis.client import MAX_BLOCK_S
 
 STREAM_PREFIX = "sessiongraph:stream:"
 OPEN = b"open"
@@ -123,7 +124,8 @@ class RedisStreamBroker(StreamBroker):
         loop_time = asyncio.get_running_loop().time
         deadline = loop_time() + timeout
         while (left := deadline - loop_time()) > 0:
-            reply: Any = await self._client.xread({stream: last}, block=max(int(left * 1000), 1), count=100)
+            block = max(int(min(left, MAX_BLOCK_S) * 1000), 1)
+            reply: Any = await self._client.xread({stream: last}, block=block, count=100)
             for _, entries in reply or []:
                 for entry_id, fields in entries:
                     if b"c" in fields:
@@ -139,18 +141,26 @@ class _RedisSubscription(Subscription):
         self._client = client
         self._stream = stream
         self._position = start
-        self._block_ms = max(int(heartbeat * 1000), 1)
+        self._heartbeat = heartbeat
+        self._block_ms = max(int(min(heartbeat, MAX_BLOCK_S) * 1000), 1)
 
     async def __aiter__(self) -> AsyncIterator[StreamEvent | None]:
         if self._stream is None:
             return
+        loop_time = asyncio.get_running_loop().time
+        quiet_since = loop_time()
         while True:
+            # Short blocks, so that no wait outlasts the client's socket timeout; a heartbeat
+            # (``None``) once ``heartbeat`` seconds passed without an event.
             reply: Any = await self._client.xread(
                 {self._stream: self._position}, block=self._block_ms, count=100
             )
             if not reply:
-                yield None
+                if loop_time() - quiet_since >= self._heartbeat:
+                    quiet_since = loop_time()
+                    yield None
                 continue
+            quiet_since = loop_time()
             for _, entries in reply:
                 for entry_id, fields in entries:
                     self._position = entry_id

@@ -18,8 +18,9 @@ from sessiongraph.api.response_models import ERRORS, SSE, Run
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.run_errors import RunNotActive, RunNotFound
 from sessiongraph.api.schemas import MAX_OFFSET, RunCreate
-from sessiongraph.api.serialize import iso, loads
+from sessiongraph.api.serialize import dumps, error_payload, iso, loads
 from sessiongraph.api.sse import error_response, sse_response
+from sessiongraph.checkpoints.errors import store_error
 
 router = APIRouter(tags=["runs"], responses=ERRORS)
 
@@ -75,10 +76,14 @@ async def _wait_response(
     async def body() -> AsyncIterator[bytes]:
         done = False
         try:
-            while not await manager.wait(run.run_id, heartbeat):
-                yield b"\n"
-            done = True
-            yield await manager.result(run)
+            try:
+                while not await manager.wait(run.run_id, heartbeat):
+                    yield b"\n"
+                done = True
+                yield await manager.result(run)
+            except Exception as exc:  # the store went away mid-wait: say so in the body
+                failure = store_error(exc) or exc
+                yield dumps({"__error__": error_payload(failure)})
         finally:
             if not done and cancel_on_disconnect:
                 with anyio.CancelScope(shield=True):

@@ -1,8 +1,10 @@
-"""``/ok``, ``/info`` and ``/metrics``."""
+"""``/ok`` (liveness), ``/ready`` (readiness: the stores answer), ``/info`` and ``/metrics``."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+from collections.abc import Awaitable
 from typing import Annotated
 
 import langgraph.version as _lg_version
@@ -13,10 +15,13 @@ from sessiongraph.api.auth import presented_key
 from sessiongraph.api.deps import Services, authenticated, services
 from sessiongraph.api.response_models import ErrorDetail
 from sessiongraph.api.responses import JSON
+from sessiongraph.checkpoints.errors import store_error
 from sessiongraph.checkpoints.registry import THREAD_STATUSES, ThreadQuery
 
 router = APIRouter(tags=["system"])
 
+PROBE_TIMEOUT_S = 2.0
+READY_RETRY_AFTER_S = 5
 PROTOCOL_VERSION = "0.16.7"
 """The langgraph-api version whose protocol this server speaks (Studio gates features on it)."""
 
@@ -31,6 +36,42 @@ async def root() -> Response:
 async def ok() -> Response:
     """``{"ok": true}`` while the server runs."""
     return JSON({"ok": True})
+
+
+@router.get(
+    "/ready",
+    summary="Readiness check",
+    responses={503: {"description": "A store is unreachable, or the server is shutting down"}},
+)
+async def ready(svc: Annotated[Services, Depends(services)]) -> Response:
+    """``{"ready": true}`` when the stores answer and runs are admitted; else 503 naming the
+    store that is down (``/ok`` stays 200 meanwhile: the process itself is fine)."""
+    stores = {
+        "sessions": await _probe(svc.sessions.ping()),
+        "coordination": await _probe(svc.coordination.ping()),
+    }
+    down = {name: state for name, state in stores.items() if state != "ok"}
+    if not down and not svc.manager.draining:
+        return JSON({"ready": True, "stores": stores})
+    if svc.manager.draining:
+        detail = "the server is shutting down"
+    else:
+        detail = "; ".join(f"{name} store: {state}" for name, state in down.items())
+    return JSON(
+        {"ready": False, "detail": detail, "stores": stores},
+        status_code=503,
+        headers={"Retry-After": str(READY_RETRY_AFTER_S)},
+    )
+
+
+async def _probe(check: Awaitable[None]) -> str:
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_S):
+            await check
+    except Exception as exc:
+        failure = store_error(exc) or exc
+        return f"down ({failure})"
+    return "ok"
 
 
 @router.get("/info", summary="Server information")

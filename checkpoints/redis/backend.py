@@ -13,20 +13,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from redis.asyncio import BlockingConnectionPool, Redis
-
 from sessiongraph.checkpoints.base import Backend, BackendOptions, ExpiryListener
 from sessiongraph.checkpoints.documents import DocumentTable
 from sessiongraph.checkpoints.expiry import TTLSweeper
 from sessiongraph.checkpoints.redis import keys
+from sessiongraph.checkpoints.redis.client import client_options, connect
 from sessiongraph.checkpoints.redis.documents import RedisDocumentTable
 from sessiongraph.checkpoints.redis.registry import KEY_PREFIX, RedisThreadRegistry
+from sessiongraph.checkpoints.redis.runs import RedisRunRegistry
 from sessiongraph.checkpoints.redis.saver import RedisSaver
 from sessiongraph.checkpoints.redis.store import RedisStore
 from sessiongraph.checkpoints.stats import StorageStats
-
-REGISTRY_CONNECTIONS = 64
-"""Most connections the thread registry opens (per process)."""
 
 
 class RedisBackend(Backend):
@@ -41,7 +38,9 @@ class RedisBackend(Backend):
     async def open(cls, url: str, options: BackendOptions) -> AsyncIterator[RedisBackend]:
         """See :meth:`Backend.open`."""
         async with contextlib.AsyncExitStack() as stack:
-            saver = await stack.enter_async_context(RedisSaver.from_conn_string(url))
+            saver = await stack.enter_async_context(
+                RedisSaver.from_conn_string(url, connection_args=client_options())
+            )
             await saver.asetup()
             index = options.store_index
             store = await stack.enter_async_context(
@@ -53,9 +52,8 @@ class RedisBackend(Backend):
                 )
             )
             await store.setup()
-            # Blocking: a burst of concurrent turns waits for a connection instead of failing.
-            pool = BlockingConnectionPool.from_url(url, max_connections=REGISTRY_CONNECTIONS, timeout=30)
-            yield cls(url, saver, store, RedisThreadRegistry(Redis(connection_pool=pool)))
+            client = connect(url)
+            yield cls(url, saver, store, RedisThreadRegistry(client), runs=RedisRunRegistry(client))
 
     @property
     def coordination_url(self) -> str | None:

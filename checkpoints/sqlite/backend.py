@@ -26,6 +26,7 @@ from sessiongraph.checkpoints.documents import DocumentTable
 from sessiongraph.checkpoints.sqlite.documents import SCHEMA as DOCUMENTS_SCHEMA
 from sessiongraph.checkpoints.sqlite.documents import SqliteDocumentTable
 from sessiongraph.checkpoints.sqlite.registry import SqliteThreadRegistry
+from sessiongraph.checkpoints.sqlite.runs import SqliteRunRegistry
 from sessiongraph.checkpoints.stats import StorageStats
 
 
@@ -101,8 +102,9 @@ class SqliteBackend(Backend):
         store: AsyncSqliteStore,
         registry: SqliteThreadRegistry,
         path: Path | None,
+        runs: SqliteRunRegistry,
     ) -> None:
-        super().__init__(url, checkpointer, store, registry)
+        super().__init__(url, checkpointer, store, registry, runs=runs)
         self.registry: SqliteThreadRegistry = registry
         self.path = path
         """The database file (``None`` for an in-memory database)."""
@@ -113,14 +115,15 @@ class SqliteBackend(Backend):
         """See :meth:`Backend.open`."""
         path = sqlite_path(url)
         async with contextlib.AsyncExitStack() as stack:
-            # Saver, store and registry each get a connection so their transactions never
-            # interleave; an in-memory database exists per connection, so there they share one.
+            # Saver, store, thread registry and run records each get a connection so their
+            # transactions never interleave; an in-memory database exists per connection, so
+            # there they share one.
             connections = []
-            for _ in range(3 if path is not None else 1):
+            for _ in range(4 if path is not None else 1):
                 conn = await connect(path, options.sqlite_busy_timeout_ms)
                 stack.push_async_callback(conn.close)
                 connections.append(conn)
-            connections += [connections[0]] * (3 - len(connections))
+            connections += [connections[0]] * (4 - len(connections))
             saver = AsyncSqliteSaver(connections[0])
             await saver.setup()
             unavailable = None
@@ -135,7 +138,8 @@ class SqliteBackend(Backend):
             store = AsyncSqliteStore(connections[1], index=index)
             await store.setup()
             await connections[2].executescript(DOCUMENTS_SCHEMA)
-            backend = cls(url, saver, store, SqliteThreadRegistry(connections[2]), path)
+            registry = SqliteThreadRegistry(connections[2])
+            backend = cls(url, saver, store, registry, path, SqliteRunRegistry(connections[3]))
             backend.index_unavailable = unavailable
             yield backend
 
@@ -184,6 +188,18 @@ class SqliteBackend(Backend):
             await conn.execute("ROLLBACK")
             raise
         return max(deleted, 0)
+
+    async def discard_after(self, thread_id: str, checkpoint_id: str) -> bool:
+        """See :meth:`Backend.discard_after` (checkpoint ids sort by time)."""
+        saver = self.checkpointer
+        async with saver.lock:
+            for table in ("writes", "checkpoints"):
+                await saver.conn.execute(
+                    f"DELETE FROM {table} WHERE thread_id = ? AND checkpoint_id > ?",
+                    (thread_id, checkpoint_id),
+                )
+            await saver.conn.commit()
+        return True
 
     async def storage_stats(self, thread_id: str) -> StorageStats:
         """See :meth:`Backend.storage_stats`."""

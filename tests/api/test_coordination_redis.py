@@ -16,8 +16,8 @@ from support.polling import until
 
 from sessiongraph.api.coordination import RunRecord
 from sessiongraph.api.coordination.redis_lock import RedisThreadLock, lock_prefix
-from sessiongraph.api.coordination.redis_runs import RedisRunRegistry
 from sessiongraph.api.coordination.redis_streams import RedisStreamBroker
+from sessiongraph.checkpoints.redis.runs import RedisRunRegistry
 
 DEADLINE_S = 15.0
 THREAD = "t-1"

@@ -10,7 +10,8 @@ conversation the agent sends would be accepted by OpenAI. Replies come from
 
 Every request body is kept in ``server.requests`` (and the rejected ones, with their violations,
 in ``server.rejected``). Fault injection: ``fail_when(body) -> status | None``, or the marker
-``[stub:500]`` (any 3-digit status) in the last user message.
+``[stub:500]`` (any 3-digit status) in the last user message; ``[stub:sleep=0.5]`` there makes
+every reply wait that many seconds (a slow model, to hold runs in flight).
 
 Example::
 
@@ -25,6 +26,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -48,6 +50,7 @@ from support.openai_rules import check_openai_request
 
 FailWhen = Callable[[dict[str, Any]], int | None]
 _MARKER = re.compile(r"\[stub:(\d{3})\]")
+_SLEEP = re.compile(r"\[stub:sleep=([0-9.]+)\]")
 _READY_TIMEOUT_S = 10.0
 
 
@@ -130,6 +133,10 @@ class OpenAIStubServer:
         if violations:
             self.rejected.append((body, violations))
             return _error(400, "; ".join(violations))
+        users = [m for m in body.get("messages", []) if m.get("role") == "user"]
+        slow = _SLEEP.search(_text(users[-1].get("content"))) if users else None
+        if slow:
+            await asyncio.sleep(float(slow.group(1)))
         status = self._injected_failure(body)
         if status is not None:
             return _error(status, f"injected failure ({status})", kind="server_error", param=None)

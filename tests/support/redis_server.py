@@ -9,12 +9,14 @@ located through the installed distributions' file lists, never via hard-coded pa
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -93,14 +95,17 @@ def find_redis_modules() -> tuple[Path, Path]:
 class RedisServer:
     """Context manager running a private valkey-server with RedisJSON and RediSearch.
 
-    Persistence is disabled and the working directory is a fresh temp dir that is removed
-    on exit. Usage::
+    Persistence is disabled (unless ``persistent``: append-only file, fsync always) and the
+    working directory is a fresh temp dir that is removed on exit. :meth:`outage` stops the
+    server and starts it again on the same port and data. Usage::
 
         with RedisServer() as server:
             client = redis.Redis.from_url(server.url)
     """
 
-    def __init__(self, startup_timeout: float = 15.0, stop_timeout: float = 10.0) -> None:
+    def __init__(
+        self, startup_timeout: float = 15.0, stop_timeout: float = 10.0, *, persistent: bool = False
+    ) -> None:
         """Resolve the binary and modules; nothing is started until :meth:`start`.
 
         Args:
@@ -114,6 +119,7 @@ class RedisServer:
         self.modules = find_redis_modules()
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
+        self.persistent = persistent
         self.port: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._tmpdir: Path | None = None
@@ -152,8 +158,10 @@ class RedisServer:
 
     def _spawn_and_wait(self) -> None:
         """Launch one server process and poll it until ready or the deadline passes."""
-        self._tmpdir = Path(tempfile.mkdtemp(prefix="sessiongraph-valkey-"))
-        self.port = free_port()
+        if self._tmpdir is None:
+            self._tmpdir = Path(tempfile.mkdtemp(prefix="sessiongraph-valkey-"))
+        if self.port is None:
+            self.port = free_port()
         rejson, redisearch = self.modules
         args = [
             str(self.binary),
@@ -164,7 +172,9 @@ class RedisServer:
             "--save",
             "",
             "--appendonly",
-            "no",
+            "yes" if self.persistent else "no",
+            "--appendfsync",
+            "always",
             "--dir",
             str(self._tmpdir),
             "--daemonize",
@@ -175,7 +185,7 @@ class RedisServer:
             str(redisearch),
         ]
         log_path = self._tmpdir / "valkey.log"
-        self._log = log_path.open("wb")
+        self._log = log_path.open("ab")
         try:
             self._process = subprocess.Popen(
                 args, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
@@ -221,6 +231,22 @@ class RedisServer:
         except OSError:
             return "<no log>"
         return "\n".join(text.splitlines()[-lines:])
+
+    @contextlib.contextmanager
+    def outage(self) -> Iterator[None]:
+        """Stop the server for the duration of the block, then start it again on the same port
+        with the same data directory (what a persistent server kept is back)."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=self.stop_timeout)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        try:
+            yield
+        finally:
+            self._spawn_and_wait()
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL on timeout) and delete its temp dir.

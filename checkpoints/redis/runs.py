@@ -1,40 +1,26 @@
 """The Redis :class:`RunRegistry`: run records shared by every API replica on one Redis.
 
-One JSON string per run, a sorted set of run ids per thread (insertion order) and one of its
-active runs; the newest ``keep_per_thread`` are kept.
+One JSON string per run, a sorted set of run ids per thread (insertion order), one of its
+active runs and one of every active run (``sessiongraph:runs:active``, what recovery scans);
+the newest ``keep_per_thread`` are kept.
 """
 
 from __future__ import annotations
 
-import base64
-import dataclasses
 from typing import Any
 
 from redis.asyncio import Redis
 
-from sessiongraph.api.coordination.interfaces import RunRecord, RunRegistry
-from sessiongraph.api.serialize import dumps, loads
+from sessiongraph.checkpoints.runs import RunRecord, RunRegistry, decode_run, encode_run
 
 RUN_PREFIX = "sessiongraph:run:"
 THREAD_RUNS_PREFIX = "sessiongraph:thread_runs:"
 RUN_SEQ_KEY = "sessiongraph:run_seq"
+ALL_ACTIVE_KEY = "sessiongraph:runs:active"
 
-
-def _encode(run: RunRecord) -> bytes:
-    values = dataclasses.asdict(run)
-    values["result"] = None if run.result is None else base64.b64encode(run.result).decode()
-    return dumps(values)
-
-
-def _decode(raw: bytes) -> RunRecord:
-    values = loads(raw)
-    if values.get("result") is not None:
-        values["result"] = base64.b64decode(values["result"])
-    return RunRecord(**values)
-
-
-# KEYS: run key, thread zset, active zset, sequence. ARGV: run id, JSON, active (1/0), keep, run
-# key prefix. Runs are ordered by first insertion; the oldest finished ones beyond ``keep`` go.
+# KEYS: run key, thread zset, active zset, sequence, every active run. ARGV: run id, JSON,
+# active (1/0), keep, run key prefix. Runs are ordered by first insertion; the oldest finished
+# ones beyond ``keep`` go.
 _PUT = """
 redis.call('SET', KEYS[1], ARGV[2])
 local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
@@ -44,8 +30,10 @@ if not score then
 end
 if ARGV[3] == '1' then
   redis.call('ZADD', KEYS[3], score, ARGV[1])
+  redis.call('ZADD', KEYS[5], score, ARGV[1])
 else
   redis.call('ZREM', KEYS[3], ARGV[1])
+  redis.call('ZREM', KEYS[5], ARGV[1])
 end
 local keep = tonumber(ARGV[4])
 local count = redis.call('ZCARD', KEYS[2])
@@ -80,20 +68,20 @@ class RedisRunRegistry(RunRegistry):
         """See :meth:`RunRegistry.put`."""
         every, active = self._thread_keys(run.thread_id)
         await self._put(
-            [RUN_PREFIX + run.run_id, every, active, RUN_SEQ_KEY],
-            [run.run_id, _encode(run), "1" if run.active else "0", self._keep, RUN_PREFIX],
+            [RUN_PREFIX + run.run_id, every, active, RUN_SEQ_KEY, ALL_ACTIVE_KEY],
+            [run.run_id, encode_run(run), "1" if run.active else "0", self._keep, RUN_PREFIX],
         )
 
     async def get(self, run_id: str) -> RunRecord | None:
         """See :meth:`RunRegistry.get`."""
         raw: Any = await self._client.get(RUN_PREFIX + run_id)
-        return None if raw is None else _decode(raw)
+        return None if raw is None else decode_run(raw)
 
     async def _records(self, ids: list[Any]) -> list[RunRecord]:
         if not ids:
             return []
         raws: Any = await self._client.mget([RUN_PREFIX + i.decode() for i in ids])
-        return [_decode(raw) for raw in raws if raw is not None]
+        return [decode_run(raw) for raw in raws if raw is not None]
 
     async def of_thread(
         self, thread_id: str, *, limit: int = 10, offset: int = 0, status: str | None = None
@@ -111,6 +99,16 @@ class RedisRunRegistry(RunRegistry):
         _, active = self._thread_keys(thread_id)
         return [r for r in await self._records(await self._client.zrange(active, 0, -1)) if r.active]
 
+    async def all_active(self) -> list[RunRecord]:
+        """See :meth:`RunRegistry.all_active`."""
+        ids: Any = await self._client.zrange(ALL_ACTIVE_KEY, 0, -1)
+        records = await self._records(ids)
+        found = {r.run_id for r in records}
+        gone = [i for i in ids if i.decode() not in found]
+        if gone:  # records deleted with their thread: tidy the index
+            await self._client.zrem(ALL_ACTIVE_KEY, *gone)
+        return [r for r in records if r.active]
+
     async def delete(self, run_id: str) -> bool:
         """See :meth:`RunRegistry.delete`."""
         run = await self.get(run_id)
@@ -120,6 +118,7 @@ class RedisRunRegistry(RunRegistry):
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.zrem(every, run_id)
             pipe.zrem(active, run_id)
+            pipe.zrem(ALL_ACTIVE_KEY, run_id)
             pipe.delete(RUN_PREFIX + run_id)
             await pipe.execute()
         return True
@@ -131,5 +130,6 @@ class RedisRunRegistry(RunRegistry):
         async with self._client.pipeline(transaction=True) as pipe:
             for run_id in ids:
                 pipe.delete(RUN_PREFIX + run_id.decode())
+                pipe.zrem(ALL_ACTIVE_KEY, run_id)
             pipe.delete(every, active)
             await pipe.execute()
