@@ -29,6 +29,7 @@ from psycopg_pool import AsyncConnectionPool
 from sessiongraph.checkpoints.base import Backend, BackendOptions
 from sessiongraph.checkpoints.postgres import schema
 from sessiongraph.checkpoints.postgres.registry import PostgresThreadRegistry
+from sessiongraph.checkpoints.postgres.runs import PostgresRunRegistry
 from sessiongraph.checkpoints.postgres.saver import PooledPostgresSaver
 from sessiongraph.checkpoints.stats import StorageStats
 
@@ -102,7 +103,7 @@ class PostgresBackend(Backend):
         registry: PostgresThreadRegistry,
         pool: AsyncConnectionPool[Any],
     ) -> None:
-        super().__init__(url, checkpointer, store, registry)
+        super().__init__(url, checkpointer, store, registry, runs=PostgresRunRegistry(pool))
         self.pool = pool
         self._deleted_since_vacuum = 0
 

@@ -59,6 +59,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE OR REPLACE TRIGGER sessiongraph_threads_truncated AFTER TRUNCATE "
         "ON sessiongraph_threads FOR EACH STATEMENT EXECUTE FUNCTION sessiongraph_count_threads()",
     ),
+    # 3: run records (durable, so runs survive a restart and crash recovery finds them).
+    (
+        """CREATE TABLE IF NOT EXISTS sessiongraph_runs (
+            seq       BIGSERIAL UNIQUE,
+            run_id    TEXT PRIMARY KEY,
+            thread_id TEXT NOT NULL,
+            status    TEXT NOT NULL,
+            record    TEXT NOT NULL,
+            result    BYTEA
+        )""",
+        "CREATE INDEX IF NOT EXISTS sessiongraph_runs_thread ON sessiongraph_runs (thread_id, seq)",
+        "CREATE INDEX IF NOT EXISTS sessiongraph_runs_active ON sessiongraph_runs (seq) "
+        "WHERE status IN ('pending', 'running')",
+    ),
 )
 """The registry's schema: per version, its statements."""
 

@@ -12,6 +12,7 @@ from click.testing import Result
 
 from sessiongraph import Sessions, Settings
 from sessiongraph.checkpoints import ThreadInfo
+from sessiongraph.checkpoints.postgres.schema import SCHEMA_VERSION
 
 TURNS = [
     "My name is Ada.",
@@ -22,7 +23,14 @@ TURNS = [
     "what is 2+2 and 3*3?",
     "And one more line of small talk.",
 ]
-BUDGET = {"summary_trigger_tokens": 300, "summary_keep_tokens": 150, "summary_max_tokens": 140}
+# Recall off: the export carries the conversation and summary, not the memory archive.
+BUDGET = {
+    "summary_trigger_tokens": 300,
+    "summary_keep_tokens": 150,
+    "summary_max_tokens": 140,
+    "recall_passages": 0,
+    "pinned_max_tokens": 0,
+}
 
 
 async def fill(url: str) -> tuple[dict[str, Any], ThreadInfo]:
@@ -98,4 +106,4 @@ def test_import_names_the_bad_line(cli: Callable[..., Result], tmp_path: Path) -
 def test_migrate_reports_the_schema(cli: Callable[..., Result], postgres_clean_url: str) -> None:
     assert cli(["migrate"]).stdout.strip() == "sqlite: no schema to migrate"
     postgres = cli(["migrate"], url=postgres_clean_url).stdout
-    assert postgres.startswith("postgres: schema version 2 (up to date)")
+    assert postgres.startswith(f"postgres: schema version {SCHEMA_VERSION} (up to date)")
