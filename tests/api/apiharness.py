@@ -161,6 +161,7 @@ def running(
 async def block_run(client: LangGraphClient, server: LiveServer, thread_id: str, **kwargs: Any) -> dict:
     """Start a background run whose model waits (``BLOCK here``) until ``server.model.release()``;
     return the run once the model is waiting. ``kwargs`` go to ``client.runs.create``."""
+    server.model.entered.clear()  # an earlier blocked run set it: wait for this one's model call
     run = await client.runs.create(thread_id, AGENT, input=say("BLOCK here"), **kwargs)
     assert await asyncio.to_thread(server.model.entered.wait, BLOCK_TIMEOUT_S)
     return run

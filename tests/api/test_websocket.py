@@ -91,6 +91,12 @@ async def test_disconnect_cancels_only_runs_that_ask_for_it(keyed_server: LiveSe
         blocked = json.loads(await ws.recv())["run_id"]
         assert await asyncio.to_thread(keyed_server.model.entered.wait, BLOCK_TIMEOUT_S)
         await ws.send(json.dumps({"input": say("and then this")}))  # queued behind, continues
+
+    async def cancelled() -> bool:
+        return (await sdk.runs.get(thread_id, blocked))["status"] == "interrupted"
+
+    # The model stays blocked until the closed socket has cancelled the run that asked for it.
+    await until(cancelled, "the disconnect to cancel the blocked run")
     keyed_server.model.release()
 
     async def settled() -> bool:
