@@ -26,8 +26,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 from starlette.middleware.cors import CORSMiddleware
 
-from sessiongraph.api.assistant import SystemAssistant
+from sessiongraph.api.assistant import AssistantDirectory, declared_id
 from sessiongraph.api.coordination import open_coordination
+from sessiongraph.api.cron_scheduler import Clock, CronScheduler
 from sessiongraph.api.deps import Services
 from sessiongraph.api.doors.openai_errors import openai_error
 from sessiongraph.api.errors import install_error_handlers
@@ -38,16 +39,23 @@ from sessiongraph.api.responses import JSON
 from sessiongraph.api.routes import (
     a2a,
     assistants,
+    crons,
     openai_chat,
     openai_conversations,
     openai_responses,
+    run_batch,
     runs,
     state,
+    store,
     system,
+    thread_events,
+    thread_extras,
     threads,
     threads_ws,
 )
+from sessiongraph.api.run_create import RunStarter
 from sessiongraph.api.run_manager import RunManager
+from sessiongraph.api.thread_events import ThreadEventHub
 from sessiongraph.sessions import Sessions
 from sessiongraph.settings import Settings, get_settings
 
@@ -59,10 +67,12 @@ def create_app(
     *,
     model: BaseChatModel | None = None,
     tools: Sequence[BaseTool | Callable[..., Any]] | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """Build the API app on ``settings`` (default: the process settings).
 
-    ``model`` and ``tools`` are passed to the graph (tests inject a chat model this way).
+    ``model`` and ``tools`` are passed to the graph (tests inject a chat model this way);
+    ``clock`` is the cron scheduler's time source (tests move it forward).
     """
     settings = settings or get_settings()
     metrics = Metrics()
@@ -82,13 +92,21 @@ def create_app(
                 max_per_owner=settings.max_running_runs_per_owner,
                 max_queued_per_owner=settings.max_queued_runs_per_owner,
             )
+            directory = AssistantDirectory(sessions)
+            await directory.install(settings.assistants)
+            starter = RunStarter(sessions, manager, directory, _assistant_limits(settings, sessions.graph_id))
+            events = ThreadEventHub(sessions, starter)
+            scheduler = CronScheduler(sessions.crons, starter, tick_s=settings.cron_tick_s, clock=clock)
             app.state.services = Services(
                 settings=settings,
                 sessions=sessions,
                 manager=manager,
                 metrics=metrics,
                 limiter=RateLimiter(settings.rate_limit, settings.rate_limit_storage),
-                assistant=SystemAssistant(sessions),
+                assistants=directory,
+                runs=starter,
+                crons=scheduler,
+                thread_events=events,
                 auth_failures=RateLimiter(
                     settings.auth_failure_limit,
                     settings.rate_limit_storage,
@@ -99,9 +117,12 @@ def create_app(
             sessions.on_threads_expired(manager.forget_threads)
             async with coordination.cancellation(manager.cancel_here):
                 sessions.start_ttl_sweeper()
+                scheduler.start()
                 try:
                     yield
                 finally:
+                    await scheduler.stop()
+                    await events.aclose()
                     await sessions.stop_ttl_sweeper()
                     await manager.aclose()
 
@@ -118,8 +139,13 @@ def create_app(
         system,
         assistants,
         threads,
+        thread_extras,
+        thread_events,
         state,
         runs,
+        run_batch,
+        crons,
+        store,
         openai_chat,
         openai_responses,
         openai_conversations,
@@ -143,3 +169,12 @@ def create_app(
     )
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     return app
+
+
+def _assistant_limits(settings: Settings, graph_id: str) -> dict[str, RateLimiter]:
+    """A limiter per declared assistant that has a ``rate_limit``."""
+    return {
+        declared_id(graph_id, spec): RateLimiter(spec.rate_limit, settings.rate_limit_storage)
+        for spec in settings.assistants
+        if spec.rate_limit
+    }

@@ -8,12 +8,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from sessiongraph.api.assistant import SystemAssistant
+from sessiongraph.api.assistant import AssistantDirectory
 from sessiongraph.api.auth import Caller, authenticate
+from sessiongraph.api.cron_scheduler import CronScheduler
 from sessiongraph.api.errors import Unauthorized, thread_not_found
 from sessiongraph.api.metrics import Metrics
 from sessiongraph.api.ratelimit import RateLimiter
+from sessiongraph.api.run_create import RunStarter
 from sessiongraph.api.run_manager import RunManager
+from sessiongraph.api.thread_events import ThreadEventHub
 from sessiongraph.checkpoints import ThreadInfo
 from sessiongraph.sessions import Sessions
 from sessiongraph.settings import Settings
@@ -28,7 +31,10 @@ class Services:
     manager: RunManager
     metrics: Metrics
     limiter: RateLimiter
-    assistant: SystemAssistant
+    assistants: AssistantDirectory
+    runs: RunStarter
+    crons: CronScheduler
+    thread_events: ThreadEventHub
     auth_failures: RateLimiter
     """Failed authentications per client address (``Settings.auth_failure_limit``)."""
 
@@ -71,7 +77,9 @@ async def api(request: Request) -> Api:
     """Authenticate the caller and count the request against their rate limit."""
     svc: Services = request.app.state.services
     caller = await authenticated(request, svc)
-    await svc.limiter.hit(caller.key)
+    if svc.settings.api_keys or "rate_limit" in svc.settings.model_fields_set:
+        # Without keys (loopback only) nobody is limited unless a limit was configured explicitly.
+        await svc.limiter.hit(caller.key)
     return Api(svc, caller)
 
 

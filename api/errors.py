@@ -28,6 +28,8 @@ from sessiongraph.api.run_errors import (
 )
 from sessiongraph.api.serialize import dumps
 from sessiongraph.checkpoints import ThreadExists, ThreadNotFound
+from sessiongraph.checkpoints.assistants import AssistantExists, AssistantNotFound
+from sessiongraph.checkpoints.crons import CronNotFound, InvalidSchedule
 from sessiongraph.lifecycle import NoPendingInterrupt
 
 log = logging.getLogger("sessiongraph.api")
@@ -92,6 +94,10 @@ DOMAIN_ERRORS: dict[type[Exception], int] = {
     RunCapacityExceeded: 503,
     InvalidUpdateError: 400,
     EmptyInputError: 400,
+    AssistantNotFound: 404,
+    AssistantExists: 409,
+    CronNotFound: 404,
+    InvalidSchedule: 422,
 }
 """Domain error -> HTTP status. The detail is the error's message (see :func:`domain_detail`)."""
 

@@ -97,8 +97,42 @@ async def _chunk(
         if "messages" in requested:
             await _legacy_messages(data, outcome, publish)
         return
+    if mode == "debug" and isinstance(data, dict) and data.get("type") == "checkpoint":
+        data = {**data, "payload": debug_checkpoint(data.get("payload"))}
     if mode in requested:
         await publish(f"{mode}{suffix}", dumps(data))
+
+
+def checkpoint_ref(config: Any) -> dict[str, Any] | None:
+    """A checkpoint config as the protocol's Checkpoint object (``None`` without an id)."""
+    conf = (config or {}).get("configurable") or {}
+    if not conf.get("thread_id") or not conf.get("checkpoint_id"):
+        return None
+    ref = {"checkpoint_id": conf["checkpoint_id"], "thread_id": conf["thread_id"]}
+    if "checkpoint_ns" in conf:
+        ref["checkpoint_ns"] = conf["checkpoint_ns"] or ""
+    if "checkpoint_map" in conf:
+        ref["checkpoint_map"] = conf["checkpoint_map"]
+    return ref
+
+
+def debug_checkpoint(payload: Any) -> Any:
+    """A ``debug`` checkpoint payload with ``checkpoint`` and ``parent_checkpoint`` added, and each
+    task's ``state`` config as its ``checkpoint``, as the reference server sends it (Studio reads them)."""
+    if not isinstance(payload, dict):
+        return payload
+    tasks = []
+    for task in payload.get("tasks") or []:
+        state = task.get("state") if isinstance(task, dict) else None
+        if isinstance(state, dict) and state.get("configurable"):
+            task = {**{k: v for k, v in task.items() if k != "state"}, "checkpoint": state["configurable"]}
+        tasks.append(task)
+    return {
+        **payload,
+        "checkpoint": checkpoint_ref(payload.get("config")),
+        "parent_checkpoint": checkpoint_ref(payload.get("parent_config")),
+        "tasks": tasks,
+    }
 
 
 async def _legacy_messages(data: Any, outcome: RunOutcome, publish: Publish) -> None:

@@ -63,10 +63,17 @@ def build_plan(
     context: Callable[[Mapping[str, Any] | None], Context],
     limits: RunLimits | None = None,
     nodes: Collection[str] | None = None,
+    *,
+    assistant_config: Mapping[str, Any] | None = None,
+    assistant_context: Mapping[str, Any] | None = None,
 ) -> RunPlan:
     """Validate ``body`` and resolve it into a plan; ``context`` makes the run's Context from the
     body's ``context`` (with the server's defaults); its ``ValueError`` becomes a 422. ``limits``
-    are the server's per-run maximums; ``nodes`` the graph's node names (for ``command.goto``)."""
+    are the server's per-run maximums; ``nodes`` the graph's node names (for ``command.goto``).
+
+    The assistant's ``config`` and ``context`` are defaults the run's own override key by key;
+    the merged context is also passed on in ``configurable`` (keys that are not Context fields
+    reach the graph that way, as on the reference server)."""
     limits = limits or RunLimits()
     if body.command is not None and body.input is not None:
         raise Unprocessable("send either input or command, not both")
@@ -79,10 +86,18 @@ def build_plan(
     if body.command is not None:
         limits.check_update(body.command.update, "command.update")
     graph_input = build_command(body, nodes) if body.command is not None else body.input
-    user_config = body.config.model_dump(exclude_unset=True) if body.config else {}
-    configurable = {
-        k: v for k, v in (user_config.get("configurable") or {}).items() if k not in _RESERVED_CONFIGURABLE
+    base_config = dict(assistant_config or {})
+    own_config = body.config.model_dump(exclude_unset=True) if body.config else {}
+    user_config = {**base_config, **own_config}
+    # As on the reference server, a run without ``context`` takes it from ``configurable``.
+    own_context = body.context if body.context is not None else own_config.get("configurable")
+    merged_context = {**(assistant_context or {}), **(own_context or {})}
+    raw_configurable = {
+        **merged_context,
+        **(base_config.get("configurable") or {}),
+        **(own_config.get("configurable") or {}),
     }
+    configurable = {k: v for k, v in raw_configurable.items() if k not in _RESERVED_CONFIGURABLE}
     checkpoint_id = str(body.checkpoint_id) if body.checkpoint_id else None
     if body.checkpoint is not None:
         checkpoint_id = body.checkpoint.checkpoint_id or checkpoint_id
@@ -99,7 +114,7 @@ def build_plan(
     if user_config.get("max_concurrency") is not None:
         config["max_concurrency"] = user_config["max_concurrency"]
     try:
-        run_context = context(body.context)
+        run_context = context(merged_context or None)
     except (ValueError, TypeError) as exc:
         raise Unprocessable(f"context: {exc}") from None
     limits.check_context(run_context)

@@ -205,16 +205,3 @@ class HistoryQuery(_Body):
                 raise ValueError("before.checkpoint_id must be a checkpoint id (a string)")
             return found
         return value
-
-
-class AssistantSearch(_Body):
-    """``POST /assistants/search``."""
-
-    metadata: MetadataFilter = None
-    graph_id: str | None = None
-    name: str | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
-    sort_by: str | None = None
-    sort_order: Literal["asc", "desc"] | None = None
-    select: list[str] | None = None

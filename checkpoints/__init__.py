@@ -7,6 +7,9 @@
   tables or keys.
 - :mod:`.registry`: the thread registry interface and its records; :mod:`.expiry`: the TTL
   sweeper; :mod:`.stats`: the statistics records.
+- :mod:`.documents`: the document tables a backend gives through ``Backend.documents(kind)``
+  (native per backend; by default items of its LangGraph store), on which :mod:`.assistants`
+  (versioned assistants) and :mod:`.crons` (cron schedules and their per-tick claims) are built.
 """
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions, BackendURLError, PruneStrategy

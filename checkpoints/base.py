@@ -13,11 +13,16 @@ import abc
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import ClassVar, Literal
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
+from sessiongraph.checkpoints.assistants import AssistantRegistry
+from sessiongraph.checkpoints.crons import CronRegistry
+from sessiongraph.checkpoints.documents import DocumentTable, StoreDocumentTable
 from sessiongraph.checkpoints.expiry import TTLSweeper, sweep_expired
 from sessiongraph.checkpoints.registry import ThreadRegistry
 from sessiongraph.checkpoints.stats import StorageStats
@@ -66,12 +71,53 @@ class Backend(abc.ABC):
         records, streams); ``None``: this backend is for one process and coordination stays in it."""
         return None
 
+    # --- assistants, crons and other documents ------------------------------------------------
+
+    def documents(self, kind: str) -> DocumentTable:
+        """The backend's table of ``kind`` documents (``assistants``, ``crons``, ``cron_ticks``).
+
+        The default keeps them in the LangGraph store under a reserved namespace; backends
+        override it with a native table whose insert-if-absent is atomic across replicas."""
+        return StoreDocumentTable(self.store, kind)
+
+    @cached_property
+    def assistants(self) -> AssistantRegistry:
+        """The persisted assistants."""
+        return AssistantRegistry(self.documents("assistants"))
+
+    @cached_property
+    def crons(self) -> CronRegistry:
+        """The persisted cron schedules."""
+        return CronRegistry(self.documents("crons"), self.documents("cron_ticks"))
+
     # --- threads -----------------------------------------------------------------------------
 
     async def delete_thread(self, thread_id: str) -> bool:
         """Delete the thread's checkpoints and its registry record; ``False`` if it was unknown."""
         await self.checkpointer.adelete_thread(thread_id)
         return await self.registry.delete(thread_id)
+
+    async def copy_checkpoints(self, source: str, target: str) -> None:
+        """Copy every checkpoint (and pending write) of ``source`` to the thread ``target``,
+        oldest first so parents exist before their children."""
+        saver = self.checkpointer
+        saved = [t async for t in saver.alist({"configurable": {"thread_id": source}})]
+        for item in sorted(saved, key=lambda t: t.checkpoint["id"]):
+            conf = item.config["configurable"]
+            parent = (item.parent_config or {}).get("configurable", {}).get("checkpoint_id")
+            put_config: RunnableConfig = {
+                "configurable": {"thread_id": target, "checkpoint_ns": conf.get("checkpoint_ns", "")}
+            }
+            if parent:
+                put_config["configurable"]["checkpoint_id"] = parent
+            written = await saver.aput(
+                put_config, item.checkpoint, item.metadata, item.checkpoint["channel_versions"]
+            )
+            by_task: dict[str, list[tuple[str, object]]] = {}
+            for task_id, channel, value in item.pending_writes or []:
+                by_task.setdefault(task_id, []).append((channel, value))
+            for task_id, writes in by_task.items():
+                await saver.aput_writes(written, writes, task_id)
 
     # --- retention ---------------------------------------------------------------------------
 

@@ -94,13 +94,18 @@ CONTEXT_FIELDS = frozenset(f.name for f in fields(Context))
 
 
 def coerce_context(
-    value: Context | Mapping[str, Any] | None, *, defaults: Mapping[str, Any] | None = None
+    value: Context | Mapping[str, Any] | None,
+    *,
+    defaults: Mapping[str, Any] | None = None,
+    strict: bool = True,
 ) -> Context:
     """The one way to turn what a caller passed as a run's context into a :class:`Context`.
 
     - ``None``: a context of the ``defaults`` (``Context()`` without defaults);
     - a ``Context``: returned unchanged (it is complete already, so ``defaults`` do not apply);
-    - a mapping: validated, with ``defaults`` filling the keys the mapping does not set.
+    - a mapping: validated, with ``defaults`` filling the keys the mapping does not set; with
+      ``strict=False`` keys that are not fields are left out instead of rejected (the HTTP API
+      accepts them, as the reference server does, and passes them on in ``configurable``).
 
     Raises:
         ValueError: an unknown key (the message lists the known ones), a value of the wrong type,
@@ -118,7 +123,9 @@ def coerce_context(
         raise TypeError(f"a run's context is a Context or a mapping, not {type(value).__name__}")
     values = {**(defaults or {}), **(value or {})}
     unknown = set(values) - CONTEXT_FIELDS
-    if unknown:
+    if unknown and not strict:
+        values = {k: v for k, v in values.items() if k in CONTEXT_FIELDS}
+    elif unknown:
         raise ValueError(f"unknown context field(s) {sorted(unknown)}; known: {sorted(CONTEXT_FIELDS)}")
     # Validates field types too (a pydantic ValidationError is a ValueError).
     return _ADAPTER.validate_python(values)

@@ -33,6 +33,7 @@ from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.store.base import BaseStore
 from langgraph.types import Command, StateSnapshot
 
 from sessiongraph.checkpoints import (
@@ -46,9 +47,12 @@ from sessiongraph.checkpoints import (
     ThreadStatus,
     open_backend,
 )
+from sessiongraph.checkpoints.assistants import AssistantRegistry
+from sessiongraph.checkpoints.crons import CronRegistry
 from sessiongraph.checkpoints.expiry import TTLSweeper
 from sessiongraph.graphs.agent import build_graph
 from sessiongraph.graphs.context import Context, coerce_context
+from sessiongraph.graphs.schemas import graph_schemas
 from sessiongraph.lifecycle import (
     GraphInput,
     Lifecycle,
@@ -163,12 +167,30 @@ class Sessions:
         return self.graph.get_graph(xray=xray).to_json()
 
     def schemas(self) -> dict[str, Any]:
-        """The graph's input, output and context JSON schemas."""
+        """The graph's input, output, state, config and context JSON schemas."""
+        return graph_schemas(self.graph)
+
+    async def subgraph_schemas(self, namespace: str | None = None, recurse: bool = False) -> dict[str, Any]:
+        """The schemas of the graph's subgraphs by namespace (``{}`` when it has none)."""
         return {
-            "input_schema": self.graph.get_input_jsonschema(),
-            "output_schema": self.graph.get_output_jsonschema(),
-            "context_schema": self.graph.get_context_jsonschema(),
+            ns: graph_schemas(sub)  # type: ignore[arg-type]  # local subgraphs are Pregel
+            async for ns, sub in self.graph.aget_subgraphs(namespace=namespace, recurse=recurse)
         }
+
+    @property
+    def assistants(self) -> AssistantRegistry:
+        """The backend's persisted assistants."""
+        return self.backend.assistants
+
+    @property
+    def crons(self) -> CronRegistry:
+        """The backend's persisted cron schedules."""
+        return self.backend.crons
+
+    @property
+    def store(self) -> BaseStore:
+        """The long-term memory shared across threads (the graph's ``runtime.store``)."""
+        return self.backend.store
 
     # --- threads ---------------------------------------------------------------------------
 
@@ -222,6 +244,14 @@ class Sessions:
     async def update_thread(self, thread_id: str, metadata: Mapping[str, Any]) -> ThreadInfo:
         """Merge ``metadata`` into the thread's metadata."""
         return await self.backend.registry.update(thread_id, metadata=metadata)
+
+    async def copy_thread(self, thread_id: str, *, owner: str | None = None) -> ThreadInfo:
+        """A new thread with a copy of ``thread_id``'s metadata and checkpoints."""
+        source = await self.get_thread(thread_id)
+        copy = await self.create_thread(metadata=source.metadata, owner=owner, ttl_minutes=source.ttl_minutes)
+        await self.backend.copy_checkpoints(thread_id, copy.thread_id)
+        await self.lifecycle.settle(copy.thread_id)
+        return await self.get_thread(copy.thread_id)
 
     async def delete_thread(self, thread_id: str) -> None:
         """Delete the thread and all its checkpoints."""
@@ -301,10 +331,11 @@ class Sessions:
         """Set the thread's status from its state (``interrupted`` or ``idle``), outside a turn."""
         return await self.lifecycle.settle(thread_id)
 
-    def context(self, context: Context | Mapping[str, Any] | None = None) -> Context:
-        """A run's :class:`Context`, with the settings' model and temperature as defaults."""
+    def context(self, context: Context | Mapping[str, Any] | None = None, *, strict: bool = True) -> Context:
+        """A run's :class:`Context`, with the settings' model and temperature as defaults
+        (``strict=False``: keys that are not fields are left out rather than rejected)."""
         defaults = {"model": self.settings.resolved_model, "temperature": self.settings.temperature}
-        return coerce_context(context, defaults=defaults)
+        return coerce_context(context, defaults=defaults, strict=strict)
 
     # --- state -----------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,6 +44,38 @@ def _yaml_file() -> Path | None:
         return path
     default = Path(DEFAULT_CONFIG_FILE)
     return default if default.is_file() else None
+
+
+class AssistantSpec(BaseModel):
+    """An assistant declared in the settings file, created (or brought up to date) at start-up.
+
+    Example (``sessiongraph.yaml``)::
+
+        assistants:
+          - name: terse-helper
+            description: Short answers, calculator only.
+            model: offline
+            temperature: 0.2
+            enabled_tools: [calculator]
+            context: {max_replans: 0}
+            rate_limit: 30/minute
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="Unique name; the assistant id derives from it.")
+    assistant_id: str | None = Field(
+        default=None, description="A fixed UUID (default: derived from the name)."
+    )
+    description: str | None = None
+    model: str | None = Field(default=None, description="Chat model of its runs (a context default).")
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    enabled_tools: list[str] | None = Field(default=None, description="Tools its runs may call.")
+    context: dict[str, Any] = Field(default_factory=dict, description="Other context defaults.")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    rate_limit: str | None = Field(
+        default=None, description="Run creations allowed on this assistant ('limits' notation), per caller."
+    )
 
 
 class Settings(BaseSettings):
@@ -95,7 +127,10 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="API key -> owner. Empty: no auth, and the server binds to loopback only.",
     )
-    rate_limit: str = Field(default="120/minute", description="Per-key rate limit ('limits' notation).")
+    rate_limit: str = Field(
+        default="120/minute",
+        description="Per-key rate limit ('limits' notation); applies only when api_keys are set.",
+    )
     rate_limit_storage: str = Field(
         default="memory://", description="'limits' storage URL (memory:// or redis://)."
     )
@@ -168,6 +203,12 @@ class Settings(BaseSettings):
         ],
         description="Origins allowed by CORS (LangGraph Studio's by default).",
     )
+
+    # --- assistants and crons ------------------------------------------------------------
+    assistants: list[AssistantSpec] = Field(
+        default_factory=list, description="Assistants declared in the settings file (see AssistantSpec)."
+    )
+    cron_tick_s: float = Field(default=10.0, gt=0, description="How often due cron schedules are checked.")
 
     # --- retention ------------------------------------------------------------------------
     checkpoint_keep_latest: int | None = Field(

@@ -103,8 +103,11 @@ class _Channel:
 class MemoryStreamBroker(StreamBroker):
     """Per-run queues; ``heartbeat`` seconds of silence yield ``None`` to the subscriber."""
 
-    def __init__(self, heartbeat: float = 5.0, replay: int = 1000) -> None:
+    def __init__(self, heartbeat: float = 5.0, replay: int = 1000, closed_kept: int = 256) -> None:
         self._channels: dict[str, _Channel] = {}
+        # Finished runs stay replayable (Last-Event-ID after the end), the newest ``closed_kept``.
+        self._closed: OrderedDict[str, _Channel] = OrderedDict()
+        self._closed_kept = closed_kept
         self._heartbeat = heartbeat
         self._replay = replay
 
@@ -128,6 +131,11 @@ class MemoryStreamBroker(StreamBroker):
         channel = self._channels.get(run_id)
         queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
         if channel is None:
+            finished = self._closed.get(run_id)
+            if finished is not None and last_event_id is not None:
+                for item in finished.buffer:
+                    if item.seq > last_event_id:
+                        queue.put_nowait(item)
             queue.put_nowait(None)
             return _MemorySubscription(queue, None, self._heartbeat)
         if last_event_id is not None:
@@ -142,6 +150,9 @@ class MemoryStreamBroker(StreamBroker):
         channel = self._channels.pop(run_id, None)
         if channel is None:
             return
+        self._closed[run_id] = channel
+        while len(self._closed) > self._closed_kept:
+            self._closed.popitem(last=False)
         channel.closed.set()
         for queue in channel.subscribers:
             queue.put_nowait(None)

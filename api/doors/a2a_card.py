@@ -29,7 +29,7 @@ DESCRIPTION = (
 
 def agent_card(services: Services, base_url: str) -> AgentCard:
     """The card of the served assistant, its JSON-RPC endpoint under ``base_url``."""
-    assistant = services.assistant
+    assistant = services.assistants
     skills = [
         AgentSkill(
             id="conversation",

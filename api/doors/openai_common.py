@@ -26,7 +26,7 @@ def reject_unsupported(body: BaseModel, fields: Mapping[str, str]) -> None:
 
 def model_ids(api: Api) -> list[str]:
     """The ids OpenAI clients may send as ``model``: the graph id, then the assistant id."""
-    assistant = api.services.assistant
+    assistant = api.services.assistants
     return [assistant.graph_id, assistant.assistant_id]
 
 
@@ -34,7 +34,7 @@ def resolve_model(api: Api, model: str) -> str:
     """The assistant meant by ``model``, or :class:`ModelNotFound` (404)."""
     if model not in model_ids(api):
         raise ModelNotFound(model, model_ids(api))
-    return api.services.assistant.assistant_id
+    return api.services.assistants.assistant_id
 
 
 def content_text(content: str | list[dict[str, Any]] | None, where: str) -> str:

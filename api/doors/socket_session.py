@@ -28,7 +28,6 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from sessiongraph.api.coordination import RunRecord
 from sessiongraph.api.deps import Api
 from sessiongraph.api.errors import DOMAIN_ERRORS, ApiError, domain_detail, validation_detail
-from sessiongraph.api.run_start import start_run
 from sessiongraph.api.schemas import RunCreate
 from sessiongraph.api.serialize import dumps, loads
 from sessiongraph.lifecycle import CancelAction
@@ -89,11 +88,12 @@ class SocketSession:
             await self._send("error", {"error": "ValueError", "message": f"not a JSON command: {exc}"}, None)
 
     async def _run(self, message: dict[str, Any], *, resume: bool) -> None:
-        message.setdefault("assistant_id", self.api.services.assistant.graph_id)
+        message.setdefault("assistant_id", self.api.services.assistants.graph_id)
         if resume:
             message["command"] = {"resume": message.pop("resume", None)}
         body = RunCreate.model_validate(message)
-        run = await start_run(self.api, await self.api.thread(self.thread_id), body)
+        info = await self.api.thread(self.thread_id)
+        run = await self.api.services.runs.start_on(info, body, caller_key=self.api.caller.key)
         self._runs[run.run_id] = (run, body)
         task = asyncio.create_task(self._forward(run))
         self._forwarders.add(task)

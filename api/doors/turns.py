@@ -1,6 +1,6 @@
-"""Threads and turns for the doors: every door resolves the caller's thread here and starts its turn
-through :func:`sessiongraph.api.run_start.start_run`, so owners, limits, multitask rules and bounded
-sessions are the Agent Server's own."""
+"""Threads and turns for the doors: every door resolves the caller's thread here and starts its
+turn through ``RunStarter.start_on`` (:mod:`sessiongraph.api.run_create`), so owners, limits,
+multitask rules and bounded sessions are the Agent Server's own."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typing import Any
 from sessiongraph.api.coordination import RunRecord
 from sessiongraph.api.deps import Api
 from sessiongraph.api.errors import BadRequest, thread_not_found
-from sessiongraph.api.run_start import start_run
 from sessiongraph.api.schemas import CommandBody, MultitaskStrategy, RunCreate
 from sessiongraph.api.serialize import loads
 from sessiongraph.checkpoints import ThreadInfo
@@ -58,7 +57,7 @@ async def start_turn(
     """Start a turn on ``info``: append ``messages``, or (``messages`` is ``None``) resume the
     thread's interrupt with ``resume``."""
     body = RunCreate(
-        assistant_id=api.services.assistant.assistant_id,
+        assistant_id=api.services.assistants.assistant_id,
         input={"messages": list(messages)} if messages is not None else None,
         command=CommandBody(resume=resume) if messages is None else None,
         stream_mode=STREAM_MODES,  # type: ignore[arg-type]
@@ -66,7 +65,7 @@ async def start_turn(
         metadata=dict(metadata) if metadata else None,
         multitask_strategy=multitask_strategy,
     )
-    return await start_run(api, info, body, temporary=temporary)
+    return await api.services.runs.start_on(info, body, temporary=temporary, caller_key=api.caller.key)
 
 
 async def start_on_new_thread(

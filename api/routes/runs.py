@@ -3,7 +3,6 @@ and stateless (``/runs/wait``, ``/runs/stream``, ``/runs``)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -14,16 +13,13 @@ from starlette.responses import Response, StreamingResponse
 
 from sessiongraph.api.coordination import RunRecord
 from sessiongraph.api.deps import Api, ApiDep
-from sessiongraph.api.errors import Unprocessable, thread_not_found
+from sessiongraph.api.errors import Unprocessable
 from sessiongraph.api.response_models import ERRORS, SSE, Run
 from sessiongraph.api.responses import JSON
 from sessiongraph.api.run_errors import RunNotActive, RunNotFound
-from sessiongraph.api.run_plan import reject_stateless_resume
-from sessiongraph.api.run_start import plan_run, start_run
 from sessiongraph.api.schemas import MAX_OFFSET, RunCreate
 from sessiongraph.api.serialize import iso, loads
 from sessiongraph.api.sse import error_response, sse_response
-from sessiongraph.checkpoints import ThreadInfo
 
 router = APIRouter(tags=["runs"], responses=ERRORS)
 
@@ -46,28 +42,8 @@ def run_json(run: RunRecord) -> dict[str, Any]:
 # --- creation ------------------------------------------------------------------------------------
 
 
-async def _thread_for_run(api: Api, thread_id: str, body: RunCreate) -> ThreadInfo:
-    info = await api.sessions.find_thread(thread_id)
-    if info is None and body.if_not_exists == "create":
-        info = await api.sessions.create_thread(thread_id, owner=api.caller.owner, if_exists="do_nothing")
-    if info is None or not api.visible(info):
-        raise thread_not_found(thread_id)
-    return info
-
-
 async def _create(api: Api, thread_id: str | None, body: RunCreate) -> RunRecord:
-    if thread_id is None:
-        reject_stateless_resume(body)
-    # Everything the body can get wrong is checked before anything (a thread) is written.
-    plan = plan_run(api, body)
-    if thread_id is not None:
-        return await start_run(api, await _thread_for_run(api, thread_id, body), body, plan=plan)
-    info = await api.sessions.create_thread(str(uuid.uuid4()), owner=api.caller.owner)
-    try:
-        return await start_run(api, info, body, temporary=body.on_completion == "delete", plan=plan)
-    except Exception:  # a refused stateless run leaves nothing behind
-        await api.sessions.delete_thread(info.thread_id)
-        raise
+    return await api.services.runs.start(api.caller.owner, thread_id, body, caller_key=api.caller.key)
 
 
 def _locations(run: RunRecord, stateless: bool, tail: str) -> dict[str, str]:
@@ -217,7 +193,7 @@ async def join_stream(
     run_id: UUID,
     stream_mode: Annotated[list[str] | None, Query()] = None,
     cancel_on_disconnect: bool = False,
-    last_event_id: str | None = Header(default=None),
+    last_event_id_header: str | None = Header(default=None, alias="last-event-id"),
 ) -> Response:
     """Live events of a run (after ``Last-Event-ID`` when given), until it ends."""
     try:
@@ -225,7 +201,7 @@ async def join_stream(
     except RunNotFound as exc:
         return error_response("HTTPException", f"404: {exc}")
     modes = _join_modes(stream_mode)
-    last = _last_event_id(last_event_id)
+    last = last_event_id(last_event_id_header)
     subscription = await api.manager.subscribe(run.run_id, last)
     return sse_response(
         subscription,
@@ -252,13 +228,16 @@ def _join_modes(raw: list[str] | None) -> frozenset[str] | None:
     return frozenset(values) if values else None
 
 
-def _last_event_id(raw: str | None) -> int | None:
-    if raw is None or raw in ("", "-"):
+def last_event_id(raw: str | None) -> int | None:
+    """``Last-Event-ID`` as a sequence number: ``-1`` replays from the start (useStream sends it);
+    an id this server never sent replays nothing (``None``: live events only)."""
+    if raw is None or raw.strip() in ("", "-"):
         return None
+    raw = raw.strip()
+    if raw == "-1":
+        return 0
     head = raw.split("-", 1)[0]
-    if not head.isdigit():
-        raise Unprocessable(f"Last-Event-ID {raw!r} is not an event id sent by this server")
-    return int(head)
+    return int(head) if head.isdigit() else None
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel", summary="Cancel a run")

@@ -21,6 +21,12 @@ PROTOCOL_VERSION = "0.16.7"
 """The langgraph-api version whose protocol this server speaks (Studio gates features on it)."""
 
 
+@router.get("/", summary="Health check")
+async def root() -> Response:
+    """``{"ok": true}`` while the server runs (the reference answers ``GET /`` too)."""
+    return JSON({"ok": True})
+
+
 @router.get("/ok", summary="Liveness check")
 async def ok() -> Response:
     """``{"ok": true}`` while the server runs."""
@@ -34,7 +40,7 @@ async def info(svc: Annotated[Services, Depends(services)]) -> Response:
         {
             "version": PROTOCOL_VERSION,
             "langgraph_py_version": getattr(_lg_version, "__version__", None),
-            "flags": {"assistants": True, "crons": False, "langsmith": False},
+            "flags": {"assistants": True, "crons": True, "langsmith": False},
             "host": {"kind": "self-hosted", "project_id": None, "revision_id": None, "tenant_id": None},
             "sessiongraph": {"backend": svc.sessions.backend_name, "model": svc.settings.resolved_model},
         }

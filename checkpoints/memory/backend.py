@@ -15,6 +15,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions
+from sessiongraph.checkpoints.documents import DocumentTable, MemoryDocumentTable
 from sessiongraph.checkpoints.memory.registry import MemoryThreadRegistry
 from sessiongraph.checkpoints.stats import StorageStats
 
@@ -32,6 +33,11 @@ class MemoryBackend(Backend):
         saver = InMemorySaver()
         registry = MemoryThreadRegistry(max_threads=options.memory_max_threads, on_evict=saver.adelete_thread)
         yield cls(url, saver, InMemoryStore(), registry)
+
+    def documents(self, kind: str) -> DocumentTable:
+        """See :meth:`Backend.documents`: a dict per kind, for the life of the process."""
+        tables: dict[str, DocumentTable] = self.__dict__.setdefault("_tables", {})
+        return tables.setdefault(kind, MemoryDocumentTable())
 
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         for thread_id in thread_ids:

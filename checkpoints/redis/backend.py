@@ -1,4 +1,4 @@
-"""The Redis backend: ``AsyncRedisSaver`` + ``AsyncRedisStore`` + a Redis thread registry.
+"""The Redis backend: ``AsyncRedisSaver`` + ``AsyncRedisStore`` (see .store) + a Redis thread registry.
 
 Redis needs the RedisJSON and RediSearch modules (Redis Stack, or Valkey with both loaded), as
 langgraph-checkpoint-redis requires. Pruning uses the saver's ``aprune`` and then makes the
@@ -13,14 +13,16 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from langgraph.store.redis.aio import AsyncRedisStore
 from redis.asyncio import Redis
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions, ExpiryListener
+from sessiongraph.checkpoints.documents import DocumentTable
 from sessiongraph.checkpoints.expiry import TTLSweeper
 from sessiongraph.checkpoints.redis import keys
+from sessiongraph.checkpoints.redis.documents import RedisDocumentTable
 from sessiongraph.checkpoints.redis.registry import KEY_PREFIX, RedisThreadRegistry
 from sessiongraph.checkpoints.redis.saver import RedisSaver
+from sessiongraph.checkpoints.redis.store import RedisStore
 from sessiongraph.checkpoints.stats import StorageStats
 
 
@@ -37,13 +39,19 @@ class RedisBackend(Backend):
         async with contextlib.AsyncExitStack() as stack:
             saver = await stack.enter_async_context(RedisSaver.from_conn_string(url))
             await saver.asetup()
-            store = await stack.enter_async_context(AsyncRedisStore.from_conn_string(url))
+            store = await stack.enter_async_context(RedisStore.from_conn_string(url))
+            await store.setup()
             yield cls(url, saver, store, RedisThreadRegistry(Redis.from_url(url)))
 
     @property
     def coordination_url(self) -> str | None:
         """The same Redis: replicas that share the sessions share the runs too."""
         return self.url
+
+    def documents(self, kind: str) -> DocumentTable:
+        """See :meth:`Backend.documents`: one hash per kind, shared by the replicas."""
+        assert isinstance(self.registry, RedisThreadRegistry)
+        return RedisDocumentTable(self.registry.client, kind)
 
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         saver = self.checkpointer

@@ -20,6 +20,9 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.store.sqlite.aio import AsyncSqliteStore
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions, BackendURLError
+from sessiongraph.checkpoints.documents import DocumentTable
+from sessiongraph.checkpoints.sqlite.documents import SCHEMA as DOCUMENTS_SCHEMA
+from sessiongraph.checkpoints.sqlite.documents import SqliteDocumentTable
 from sessiongraph.checkpoints.sqlite.registry import SqliteThreadRegistry
 from sessiongraph.checkpoints.stats import StorageStats
 
@@ -79,6 +82,7 @@ class SqliteBackend(Backend):
         path: Path | None,
     ) -> None:
         super().__init__(url, checkpointer, store, registry)
+        self.registry: SqliteThreadRegistry = registry
         self.path = path
         """The database file (``None`` for an in-memory database)."""
 
@@ -100,7 +104,12 @@ class SqliteBackend(Backend):
             await saver.setup()
             store = AsyncSqliteStore(connections[1])
             await store.setup()
+            await connections[2].executescript(DOCUMENTS_SCHEMA)
             yield cls(url, saver, store, SqliteThreadRegistry(connections[2]), path)
+
+    def documents(self, kind: str) -> DocumentTable:
+        """See :meth:`Backend.documents`: ``sessiongraph_documents`` on the registry's connection."""
+        return SqliteDocumentTable(self.registry.conn, self.registry.lock, kind)
 
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         saver = self.checkpointer

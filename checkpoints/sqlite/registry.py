@@ -38,15 +38,15 @@ class SqliteThreadRegistry(ThreadRegistry):
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()
 
     async def setup(self) -> None:
-        async with self._lock:
+        async with self.lock:
             await self.conn.executescript(_SCHEMA)
             await self.conn.commit()
 
     async def insert_if_absent(self, info: ThreadInfo) -> bool:
-        async with self._lock:
+        async with self.lock:
             cursor = await self.conn.execute(
                 f"INSERT OR IGNORE INTO sessiongraph_threads ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 _row(info),
@@ -63,7 +63,7 @@ class SqliteThreadRegistry(ThreadRegistry):
     async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
         # Reads take the lock too: a write on this connection while another coroutine's cursor is
         # still open would upgrade a stale WAL snapshot, which fails at once with "database is locked".
-        async with self._lock, self.conn.execute(sql, params) as cursor:
+        async with self.lock, self.conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
     async def search(self, query: ThreadQuery) -> list[ThreadInfo]:
@@ -82,7 +82,7 @@ class SqliteThreadRegistry(ThreadRegistry):
         return int(rows[0][0]) if rows else 0
 
     async def save(self, info: ThreadInfo) -> None:
-        async with self._lock:
+        async with self.lock:
             await self.conn.execute(
                 f"INSERT OR REPLACE INTO sessiongraph_threads ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 _row(info),
@@ -90,7 +90,7 @@ class SqliteThreadRegistry(ThreadRegistry):
             await self.conn.commit()
 
     async def delete(self, thread_id: str) -> bool:
-        async with self._lock:
+        async with self.lock:
             cursor = await self.conn.execute(
                 "DELETE FROM sessiongraph_threads WHERE thread_id = ?", (thread_id,)
             )

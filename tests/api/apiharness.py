@@ -84,12 +84,33 @@ class LiveServer:
         self.thread.join(timeout=30)
 
 
-def start_server(settings: Settings, tools: Sequence[BaseTool | Callable[..., Any]] = ()) -> LiveServer:
+class FakeClock:
+    """A settable clock for the cron scheduler: ``now`` moves only when a test moves it;
+    ``calls`` counts the reads (each scheduler tick reads it once)."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self.now = time.time() if start is None else start
+        self.calls = 0
+
+    def __call__(self) -> float:
+        self.calls += 1
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
+        self.now += seconds
+
+
+def start_server(
+    settings: Settings,
+    clock: FakeClock | None = None,
+    tools: Sequence[BaseTool | Callable[..., Any]] = (),
+) -> LiveServer:
     """Start uvicorn on an ephemeral loopback port and wait (bounded) until it accepts requests;
-    ``tools`` are added to the graph's built-in tools."""
+    ``clock`` drives the cron scheduler, ``tools`` are added to the graph's built-in tools."""
     model = ScriptedModel()
     config = uvicorn.Config(
-        create_app(settings, model=model, tools=list(tools)),
+        create_app(settings, model=model, clock=clock, tools=list(tools)),
         host="127.0.0.1",
         port=0,
         log_level="warning",
@@ -124,9 +145,13 @@ def server_settings(checkpoint_url: str, **overrides: Any) -> Settings:
 
 
 @contextmanager
-def running(settings: Settings, tools: Sequence[BaseTool | Callable[..., Any]] = ()) -> Iterator[LiveServer]:
-    """A live server for ``settings`` (and extra ``tools``), stopped on exit."""
-    live = start_server(settings, tools)
+def running(
+    settings: Settings,
+    clock: FakeClock | None = None,
+    tools: Sequence[BaseTool | Callable[..., Any]] = (),
+) -> Iterator[LiveServer]:
+    """A live server for ``settings`` (cron clock ``clock``, extra ``tools``), stopped on exit."""
+    live = start_server(settings, clock, tools)
     try:
         yield live
     finally:

@@ -7,19 +7,25 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from apiharness import LiveServer, running, server_settings
+from apiharness import FakeClock, LiveServer, running, server_settings
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 
 @pytest.fixture
 def make_server(sqlite_url: str) -> Iterator[Callable[..., LiveServer]]:
-    """``make_server(checkpoint_url=sqlite_url, tools=(), **settings)`` starts a live server with
-    setting overrides (no auth unless overridden) and extra tools; all are stopped at the end."""
+    """``make_server(checkpoint_url=sqlite_url, clock=None, tools=(), **settings)`` starts a live
+    server with setting overrides (no auth unless overridden; ``clock`` drives its cron scheduler;
+    ``tools`` are added to the graph's); all are stopped at the end of the test."""
     with ExitStack() as servers:
 
-        def make(checkpoint_url: str = sqlite_url, tools: Sequence[Any] = (), **overrides: Any) -> LiveServer:
-            return servers.enter_context(running(server_settings(checkpoint_url, **overrides), tools))
+        def make(
+            checkpoint_url: str = sqlite_url,
+            clock: FakeClock | None = None,
+            tools: Sequence[Any] = (),
+            **overrides: Any,
+        ) -> LiveServer:
+            return servers.enter_context(running(server_settings(checkpoint_url, **overrides), clock, tools))
 
         yield make
 

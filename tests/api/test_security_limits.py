@@ -73,8 +73,11 @@ async def test_caller_mistakes_are_4xx_with_a_detail(sqlite_server: LiveServer) 
         assert "stream_mode" in await detail(
             "POST", f"/threads/{tid}/runs/wait", 422, json={"assistant_id": AGENT, "stream_mode": "nope"}
         )
-        assert "unknown context field" in await detail(
-            "POST", f"/threads/{tid}/runs/wait", 422, json={"assistant_id": AGENT, "context": {"colour": 1}}
+        assert "max_replans" in await detail(
+            "POST",
+            f"/threads/{tid}/runs/wait",
+            422,
+            json={"assistant_id": AGENT, "context": {"max_replans": "x"}},
         )
         assert "assistant_id" in await detail("POST", f"/threads/{tid}/runs/wait", 422, json={"input": None})
         assert "Invalid assistant" in await detail(
