@@ -51,6 +51,7 @@ format: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(PY) bench/api_latency.py
 	$(PY) bench/growth.py
+	$(PY) bench/security.py
 
 clean:
 	rm -rf $(VENV) data build .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from sessiongraph.api.assistant import AssistantDirectory
 from sessiongraph.api.auth import Caller, authenticate
@@ -84,9 +85,10 @@ async def api(request: Request) -> Api:
     return Api(svc, caller)
 
 
-async def authenticated(request: Request, svc: Services) -> Caller:
+async def authenticated(request: HTTPConnection, svc: Services) -> Caller:
     """The caller; failed attempts count against the client address's limit, and once it is
-    spent every attempt from there answers 429 (a right key too, or guessing could go on)."""
+    spent every attempt from there answers 429 (a right key too, or guessing could go on).
+    ``request`` may be a WebSocket handshake."""
     if not svc.settings.api_keys:
         return authenticate(request, svc.settings.api_keys)
     client = f"ip:{request.client.host if request.client else 'local'}"

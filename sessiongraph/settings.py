@@ -308,6 +308,16 @@ class Settings(BaseSettings):
                 raise ValueError(f"pin pattern {pattern!r} is not a regular expression: {exc}") from exc
         return value
 
+    @field_validator("metrics_open_path")
+    @classmethod
+    def _metrics_path(cls, value: str | None) -> str | None:
+        if value and (not value.startswith("/") or value == "/metrics"):
+            raise ValueError(
+                f"metrics_open_path {value!r} must be a path of its own starting with '/', such as "
+                "/internal/metrics (not /metrics, which needs a key when auth is on)"
+            )
+        return value or None
+
     @field_validator("coordination_url")
     @classmethod
     def _coordination_scheme(cls, value: str | None) -> str | None:

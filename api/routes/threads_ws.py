@@ -1,6 +1,7 @@
 """The WebSocket door: ``WS /threads/{thread_id}/ws`` (see :mod:`sessiongraph.api.doors.socket_session`).
 
-The handshake authenticates (API key -> owner), counts against the rate limit and checks the
+The handshake authenticates (API key -> owner; failures count per client address), counts
+against the rate limit and checks the
 thread is the caller's; a refusal is an HTTP error response (401, 404, 429) before any upgrade.
 """
 
@@ -10,8 +11,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, WebSocket
 
-from sessiongraph.api.auth import authenticate
-from sessiongraph.api.deps import Api, Services
+from sessiongraph.api.deps import Api, Services, authenticated
 from sessiongraph.api.doors.socket_session import SocketSession
 from sessiongraph.api.errors import ApiError
 from sessiongraph.api.responses import JSON
@@ -24,7 +24,7 @@ async def thread_socket(socket: WebSocket, thread_id: UUID) -> None:
     """Runs on the thread over one connection: commands in, the runs' stream events out."""
     services: Services = socket.app.state.services
     try:
-        caller = authenticate(socket, services.settings.api_keys)
+        caller = await authenticated(socket, services)
         await services.limiter.hit(caller.key)
         api = Api(services, caller)
         info = await api.thread(str(thread_id))
