@@ -25,6 +25,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
+from sessiongraph.api.background import in_background
 from sessiongraph.api.coordination import Coordination, RunRecord
 from sessiongraph.api.run_errors import RunAbandoned
 from sessiongraph.api.run_manager import RunManager
@@ -52,13 +53,8 @@ class RunRecovery:
             await self.settle_stuck_threads()
         except Exception:
             log.exception("start-up recovery failed; retrying in the background")
-        task = asyncio.create_task(self._loop(), name="run-recovery")
-        try:
+        async with in_background(self._loop(), "run-recovery"):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def _loop(self) -> None:
         while True:

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from sessiongraph.api.background import in_background
 from sessiongraph.api.serialize import dumps, loads
 from sessiongraph.lifecycle import CancelAction
 
@@ -42,13 +43,10 @@ class RedisCancelBus:
         """Subscribe (confirmed before this enters) and pass every request to ``handler``."""
         pubsub = self._client.pubsub()
         await self._subscribe(pubsub)
-        task = asyncio.create_task(self._listen(pubsub, handler), name="cancel-listener")
         try:
-            yield
+            async with in_background(self._listen(pubsub, handler), "cancel-listener"):
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await pubsub.aclose()
 
     @staticmethod

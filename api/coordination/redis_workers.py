@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from sessiongraph.api.background import in_background
 from sessiongraph.api.coordination.interfaces import Workers
 
 log = logging.getLogger("sessiongraph.api.coordination.redis_workers")
@@ -53,13 +54,10 @@ class RedisWorkers(Workers):
         """See :meth:`Workers.heartbeats`."""
         with contextlib.suppress(RedisError):
             await self._renew()
-        task = asyncio.create_task(self._beat(), name="worker-heartbeat")
         try:
-            yield
+            async with in_background(self._beat(), "worker-heartbeat"):
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             with contextlib.suppress(RedisError):
                 await self._client.delete(WORKER_PREFIX + self.worker_id)
 
