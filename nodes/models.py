@@ -1,7 +1,8 @@
 """The chat-model factory: a model spec string (``offline`` or ``openai:<name>``) -> a chat model.
 
-``openai:<name>`` uses ``langchain_openai.ChatOpenAI`` with the base URL and key from settings, so
-any OpenAI-compatible server works (OpenAI, vLLM, Ollama, llama.cpp's server, ...).
+``openai:<name>`` uses ``langchain_openai.ChatOpenAI`` (as :class:`~.openai_model.ServerChatOpenAI`,
+which skips a costly no-op pass of the SDK) with the base URL and key from settings, so any
+OpenAI-compatible server works (OpenAI, vLLM, Ollama, llama.cpp's server, ...).
 """
 
 from __future__ import annotations
@@ -35,12 +36,18 @@ def create_chat_model(
         settings.openai_base_url,
         settings.openai_api_key,
         settings.request_timeout_s,
+        settings.max_concurrent_runs,
     )
 
 
 @lru_cache(maxsize=32)
 def _cached_model(
-    spec: str, temperature: float, base_url: str | None, api_key: str | None, timeout: float
+    spec: str,
+    temperature: float,
+    base_url: str | None,
+    api_key: str | None,
+    timeout: float,
+    concurrency: int = 100,
 ) -> BaseChatModel:
     if spec in ("", "offline") or spec.startswith("offline:"):
         return OfflineChatModel(temperature=temperature)
@@ -50,9 +57,9 @@ def _cached_model(
             f"unknown model {spec!r}: use 'offline' or 'openai:<model name>' "
             "(with SESSIONGRAPH_OPENAI_BASE_URL for a self-hosted OpenAI-compatible server)"
         )
-    from langchain_openai import ChatOpenAI
+    from sessiongraph.nodes.openai_model import ServerChatOpenAI, http_client
 
-    return ChatOpenAI(
+    return ServerChatOpenAI(
         model=name,
         temperature=temperature,
         base_url=base_url,
@@ -61,6 +68,8 @@ def _cached_model(
         timeout=timeout,
         max_retries=1,
         stream_usage=True,
+        # Each running run waits on at most one call: keep that many connections alive.
+        http_async_client=http_client(max(100, concurrency), timeout),
     )
 
 

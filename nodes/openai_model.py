@@ -1,0 +1,56 @@
+"""``ChatOpenAI`` tuned for a server that makes many concurrent calls to one endpoint.
+
+Two costs of the stock client show up when a few hundred runs each wait on the model:
+
+- The ``openai`` SDK walks every request body against its ``TypedDict`` annotations before
+  sending it (``async_maybe_transform``), looking up type hints at every nesting level. For chat
+  completions the walk changes nothing (the payload langchain-openai builds is plain JSON), yet it
+  was the largest single CPU cost of a chat turn in ``bench/slow_model.py``: more than half of
+  each model call's CPU. :class:`ServerChatOpenAI` hands ``messages`` and ``tools`` to the SDK as
+  ``extra_body``, which the SDK merges into the JSON body untouched, so the walk sees two empty
+  placeholders. (The same workaround is reported upstream for the Anthropic SDK,
+  anthropics/anthropic-sdk-python#1195; the request on the wire is identical.)
+- The SDK's default pool keeps 100 idle connections, so with more concurrent calls than that
+  every call beyond it opens and closes a TCP connection. :func:`http_client` keeps as many alive
+  as may be in flight.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from langchain_core.language_models import LanguageModelInput
+from langchain_openai import ChatOpenAI
+
+UNTRANSFORMED_FIELDS = ("messages", "tools")
+"""Payload fields that go to the SDK as ``extra_body`` (the bulk of every request)."""
+
+
+class ServerChatOpenAI(ChatOpenAI):
+    """``ChatOpenAI`` whose chat-completions requests skip the SDK's no-op body transform.
+
+    The JSON sent is the same as ``ChatOpenAI``'s; only the SDK's client-side walk over it is
+    skipped. Responses-API payloads (no ``messages`` field) are passed through unchanged.
+    """
+
+    def _get_request_payload(
+        self, input_: LanguageModelInput, *, stop: list[str] | None = None, **kwargs: Any
+    ) -> dict:
+        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+        if "messages" not in payload:
+            return payload
+        extra = dict(payload.get("extra_body") or {})
+        for field in UNTRANSFORMED_FIELDS:
+            if field in payload:
+                extra[field] = payload[field]
+        payload["messages"] = []  # required by the SDK's signature; replaced by extra_body
+        payload.pop("tools", None)
+        payload["extra_body"] = extra
+        return payload
+
+
+def http_client(max_connections: int, timeout_s: float) -> httpx.AsyncClient:
+    """An HTTP client for the model endpoint keeping up to ``max_connections`` connections alive."""
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    return httpx.AsyncClient(limits=limits, timeout=timeout_s)
