@@ -6,9 +6,9 @@ Two costs of the stock client show up when a few hundred runs each wait on the m
   sending it (``async_maybe_transform``), looking up type hints at every nesting level. For chat
   completions the walk changes nothing (the payload langchain-openai builds is plain JSON), yet it
   was the largest single CPU cost of a chat turn in ``bench/slow_model.py``: more than half of
-  each model call's CPU. :class:`ServerChatOpenAI` hands ``messages`` and ``tools`` to the SDK as
-  ``extra_body``, which the SDK merges into the JSON body untouched, so the walk sees two empty
-  placeholders. (The same workaround is reported upstream for the Anthropic SDK,
+  each model call's CPU. :class:`ServerChatOpenAI` hands ``messages``, ``tools`` and the other body fields to the SDK as
+  ``extra_body``, which the SDK merges into the JSON body untouched, so the walk sees an empty
+  placeholder (every body field but the few that steer the SDK goes that way). (The same workaround is reported upstream for the Anthropic SDK,
   anthropics/anthropic-sdk-python#1195; the request on the wire is identical.)
 - The SDK's default pool keeps 100 idle connections, so with more concurrent calls than that
   every call beyond it opens and closes a TCP connection. :func:`http_client` keeps as many alive
@@ -23,8 +23,11 @@ import httpx
 from langchain_core.language_models import LanguageModelInput
 from langchain_openai import ChatOpenAI
 
-UNTRANSFORMED_FIELDS = ("messages", "tools")
-"""Payload fields that go to the SDK as ``extra_body`` (the bulk of every request)."""
+SDK_ARGUMENTS = frozenset(
+    {"model", "stream", "response_format", "extra_body", "extra_headers", "extra_query", "timeout"}
+)
+"""Payload keys that stay arguments of ``create()``: they steer the SDK itself (the response
+type, ``parse()``, the request options). Every other key is plain body JSON."""
 
 
 class ServerChatOpenAI(ChatOpenAI):
@@ -40,14 +43,10 @@ class ServerChatOpenAI(ChatOpenAI):
         payload = super()._get_request_payload(input_, stop=stop, **kwargs)
         if "messages" not in payload:
             return payload
-        extra = dict(payload.get("extra_body") or {})
-        for field in UNTRANSFORMED_FIELDS:
-            if field in payload:
-                extra[field] = payload[field]
-        payload["messages"] = []  # required by the SDK's signature; replaced by extra_body
-        payload.pop("tools", None)
-        payload["extra_body"] = extra
-        return payload
+        body = {key: value for key, value in payload.items() if key not in SDK_ARGUMENTS}
+        arguments = {key: value for key, value in payload.items() if key in SDK_ARGUMENTS}
+        # ``messages`` is required by create()'s signature; the extra body replaces it.
+        return {**arguments, "messages": [], "extra_body": {**body, **(payload.get("extra_body") or {})}}
 
 
 def http_client(max_connections: int, timeout_s: float) -> httpx.AsyncClient:
