@@ -144,6 +144,12 @@ class Backend(abc.ABC):
         the TTL sweep), before its registry record goes; the session facade drops its memory."""
         self._delete_listeners.append(listener)
 
+    async def head_checkpoint_id(self, thread_id: str) -> str | None:
+        """The id of the thread's newest root checkpoint (``None`` without one), without loading it:
+        what a turn remembers to roll back to. Backends with SQL read the id alone."""
+        saved = await self.checkpointer.aget_tuple({"configurable": {"thread_id": thread_id}})
+        return saved.config["configurable"]["checkpoint_id"] if saved else None
+
     async def discard_after(self, thread_id: str, checkpoint_id: str) -> bool:
         """Delete the thread's checkpoints newer than ``checkpoint_id``: a rollback that needs no
         space (a full disk refuses the usual one, which writes a copy). ``False`` where the

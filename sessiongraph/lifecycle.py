@@ -265,8 +265,10 @@ class Lifecycle:
         Read before a turn rather than searched for after a failure: not every saver records
         run-tagging metadata (the Redis saver ignores config metadata).
         """
-        saved = await self.backend.checkpointer.aget_tuple(thread_config(thread_id))
-        return saved.config if saved else None
+        checkpoint_id = await self.backend.head_checkpoint_id(thread_id)
+        if checkpoint_id is None:
+            return None
+        return {"configurable": {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": checkpoint_id}}
 
     async def rollback(self, thread_id: str, before: RunnableConfig | None) -> None:
         """Make the checkpoint ``before`` the thread's head again (no checkpoints if ``None``)."""

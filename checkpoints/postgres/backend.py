@@ -128,6 +128,17 @@ class PostgresBackend(Backend):
         change = f"migrated from version {before}" if before != after else "up to date"
         return f"postgres: schema version {after} ({change}); checkpoint and store tables set up"
 
+    async def head_checkpoint_id(self, thread_id: str) -> str | None:
+        """See :meth:`Backend.head_checkpoint_id` (the saver's own ordering, by id)."""
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT checkpoint_id FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = '' "
+                "ORDER BY checkpoint_id DESC LIMIT 1",
+                (thread_id,),
+            )
+            row = await cursor.fetchone()
+        return str(row["checkpoint_id"]) if row else None
+
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         deleted = 0
         for thread_id in thread_ids:
