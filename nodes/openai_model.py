@@ -6,11 +6,11 @@ Two costs of the stock client show up when a few hundred runs each wait on the m
   sending it (``async_maybe_transform``), looking up type hints at every nesting level. For chat
   completions the walk changes nothing (the payload langchain-openai builds is plain JSON), yet it
   was the largest single CPU cost of a chat turn in ``bench/slow_model.py``: more than half of
-  each model call's CPU. :class:`ServerChatOpenAI` hands ``messages``, ``tools`` and the other body
-  fields to the SDK as
-  ``extra_body``, which the SDK merges into the JSON body untouched, so the walk sees an empty
-  placeholder (every body field but the few that steer the SDK goes that way). (The same workaround is reported upstream for the Anthropic SDK,
-  anthropics/anthropic-sdk-python#1195; the request on the wire is identical.)
+  each model call's CPU. :class:`ServerChatOpenAI` hands the body fields (``messages``, ``tools``
+  and the rest, but the few that steer the SDK) to the SDK as ``extra_body``, which it merges
+  into the JSON body untouched, so the walk sees an empty placeholder. The request on the wire
+  is identical. (The same workaround is reported for the Anthropic SDK,
+  anthropics/anthropic-sdk-python#1195.)
 - The SDK's default pool keeps 100 idle connections, so with more concurrent calls than that
   every call beyond it opens and closes a TCP connection. :func:`http_client` keeps as many alive
   as may be in flight.

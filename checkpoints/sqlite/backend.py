@@ -192,11 +192,14 @@ class SqliteBackend(Backend):
     async def head_checkpoint_id(self, thread_id: str) -> str | None:
         """See :meth:`Backend.head_checkpoint_id` (the saver's own ordering, by id)."""
         saver = self.checkpointer
-        async with saver.lock, saver.conn.execute(
-            "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
-            "ORDER BY checkpoint_id DESC LIMIT 1",
-            (thread_id,),
-        ) as cursor:
+        async with (
+            saver.lock,
+            saver.conn.execute(
+                "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
+                "ORDER BY checkpoint_id DESC LIMIT 1",
+                (thread_id,),
+            ) as cursor,
+        ):
             row = await cursor.fetchone()
         return str(row[0]) if row else None
 
