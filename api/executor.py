@@ -39,6 +39,8 @@ class RunPlan:
     subgraphs: bool = False
     interrupt_before: str | Sequence[str] | None = None
     interrupt_after: str | Sequence[str] | None = None
+    durability: str | None = None
+    """``sync``/``async``/``exit``; ``None``: LangGraph's default (``async``)."""
 
 
 @dataclass
@@ -65,6 +67,8 @@ async def drive(turn: Turn, plan: RunPlan, publish: Publish) -> RunOutcome:
         "interrupt_before": plan.interrupt_before,
         "interrupt_after": plan.interrupt_after,
     }
+    if plan.durability is not None:
+        kwargs["durability"] = plan.durability
     if "events" in requested:
         async for event in turn.astream_events(**kwargs):
             if event["event"] == "on_chain_stream" and event["run_id"] == run_id:

@@ -124,7 +124,7 @@ class RunStarter:
             prepared.plan,
             assistant_id=prepared.assistant_id,
             metadata=prepared.metadata,
-            kwargs=run_kwargs(body),
+            kwargs=run_kwargs(body, prepared.plan),
             multitask_strategy=body.multitask_strategy,
             temporary=temporary,
         )

@@ -28,6 +28,8 @@ class RunLimits:
     max_tool_rounds: int = 20
     max_message_chars: int = 100_000
     max_input_messages: int = 200
+    default_durability: str | None = None
+    """Durability of runs that ask for none (``None``: LangGraph's default, ``async``)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunLimits:
@@ -39,6 +41,7 @@ class RunLimits:
             max_tool_rounds=settings.max_tool_rounds_limit,
             max_message_chars=settings.max_message_chars,
             max_input_messages=settings.max_input_messages,
+            default_durability=settings.durability,
         )
 
     def recursion_limit(self, asked: int | None) -> int:

@@ -127,10 +127,11 @@ def build_plan(
         subgraphs=body.stream_subgraphs,
         interrupt_before=body.interrupt_before,
         interrupt_after=body.interrupt_after,
+        durability=body.durability_mode or (limits.default_durability if limits else None),
     )
 
 
-def run_kwargs(body: RunCreate) -> dict[str, Any]:
+def run_kwargs(body: RunCreate, plan: RunPlan) -> dict[str, Any]:
     """The ``kwargs`` shown on the Run object."""
     return {
         "input": body.input,
@@ -143,6 +144,7 @@ def run_kwargs(body: RunCreate) -> dict[str, Any]:
         "subgraphs": body.stream_subgraphs,
         "resumable": body.stream_resumable,
         "on_disconnect": body.on_disconnect,
+        "durability": plan.durability or "async",
     }
 
 

@@ -93,6 +93,26 @@ class RunCreate(_Body):
     if_not_exists: Literal["create", "reject"] = "reject"
     on_disconnect: Literal["cancel", "continue"] = "continue"
     on_completion: Literal["delete", "keep"] = "delete"
+    durability: Literal["sync", "async", "exit"] | None = Field(
+        default=None,
+        description=(
+            "When the run's checkpoints are written: 'async' (default) after each step while the "
+            "next runs, 'sync' after each step before the next, 'exit' once when the run ends "
+            "(fewest writes; no per-step history to time-travel to)."
+        ),
+    )
+    checkpoint_during: bool | None = Field(
+        default=None, description="Older spelling: false means durability 'exit', true 'async'."
+    )
+
+    @property
+    def durability_mode(self) -> str | None:
+        """``durability``, else what ``checkpoint_during`` means, else ``None`` (LangGraph's default)."""
+        if self.durability is not None:
+            return self.durability
+        if self.checkpoint_during is not None:
+            return "async" if self.checkpoint_during else "exit"
+        return None
 
     @property
     def modes(self) -> list[str]:

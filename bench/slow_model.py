@@ -113,7 +113,7 @@ def env_for(stub_url: str, checkpoint_url: str) -> dict[str, str]:
     }
 
 
-async def drive(url: str, clients: int, turns: int) -> dict[str, float]:
+async def drive(url: str, clients: int, turns: int, durability: str | None = None) -> dict[str, float]:
     """``clients`` conversations of ``turns`` turns at once; throughput, latencies, errors."""
     from langgraph_sdk import get_client
 
@@ -128,7 +128,8 @@ async def drive(url: str, clients: int, turns: int) -> dict[str, float]:
             message = {"role": "user", "content": f"hello from client {index}, turn {turn}"}
             started = time.perf_counter()
             try:
-                result = await sdk.runs.wait(thread, "agent", input={"messages": [message]})
+                options: dict[str, Any] = {"durability": durability} if durability else {}
+                result = await sdk.runs.wait(thread, "agent", input={"messages": [message]}, **options)
                 if not isinstance(result, dict) or "__error__" in result or not result.get("messages"):
                     errors += 1
                     print(f"error: {str(result)[:300]}", file=sys.stderr)

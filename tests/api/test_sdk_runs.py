@@ -4,9 +4,12 @@ never sent replays nothing), on SQLite and Redis."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 from apiharness import AGENT, LiveServer, block_run
+from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from support.messages import say
 from support.polling import until
@@ -57,3 +60,45 @@ async def test_join_stream_replays_a_finished_resumable_run(client: LangGraphCli
     assert [(p.event, p.data) for p in tail] == [(p.event, p.data) for p in live[2:]]
     # An id this server never sent replays nothing (no 422).
     assert [p async for p in client.runs.join_stream(tid, run_id, last_event_id="abc-not-ours")] == []
+
+
+async def test_durability_exit_writes_one_checkpoint_per_run(client: LangGraphClient) -> None:
+    async def checkpoints_after(durability: str | None, **extra: object) -> int:
+        tid = (await client.threads.create())["thread_id"]
+        options = {"durability": durability} if durability else {}
+        result = await client.runs.wait(tid, AGENT, input=say("hi"), **options, **extra)  # type: ignore[arg-type]
+        assert result["messages"][-1]["content"].startswith("You said")
+        return len(await client.threads.get_history(tid, limit=100))
+
+    stepwise = await checkpoints_after(None)
+    assert stepwise > 2  # the input, then one checkpoint per step
+    assert await checkpoints_after("sync") == stepwise
+    assert await checkpoints_after("exit") == 1
+    # The older field means the same, and the run shows what it ran with.
+    tid = (await client.threads.create())["thread_id"]
+    run = await client.http.post(
+        f"/threads/{tid}/runs", json={"assistant_id": AGENT, "input": say("hi"), "checkpoint_during": False}
+    )
+    await client.runs.join(tid, run["run_id"])
+    assert len(await client.threads.get_history(tid)) == 1
+    assert (await client.runs.get(tid, run["run_id"]))["kwargs"]["durability"] == "exit"
+    with pytest.raises(httpx.HTTPStatusError) as bad:
+        await client.http.post(
+            f"/threads/{tid}/runs/wait", json={"assistant_id": AGENT, "durability": "never"}
+        )
+    assert bad.value.response.status_code == 422
+    assert "durability" in bad.value.response.text
+
+
+async def test_the_server_default_durability_applies_to_runs_that_ask_for_none(
+    make_server: Callable[..., LiveServer], sqlite_url: str
+) -> None:
+    server = make_server(sqlite_url, durability="exit")
+    async with get_client(url=server.url) as client:
+        tid = (await client.threads.create())["thread_id"]
+        run = await client.runs.create(tid, AGENT, input=say("hi"))
+        await client.runs.join(tid, run["run_id"])
+        assert len(await client.threads.get_history(tid)) == 1
+        assert (await client.runs.get(tid, run["run_id"]))["kwargs"]["durability"] == "exit"
+        await client.runs.wait(tid, AGENT, input=say("again"), durability="async")
+        assert len(await client.threads.get_history(tid, limit=100)) > 3
