@@ -7,7 +7,10 @@ OpenAI-compatible server works (OpenAI, vLLM, Ollama, llama.cpp's server, ...).
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from functools import lru_cache
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
@@ -30,14 +33,36 @@ def create_chat_model(
     An empty ``spec`` or a ``None`` temperature takes the settings' default.
     """
     settings = settings or get_settings()
-    return _cached_model(
-        (spec or settings.resolved_model).strip(),
+    spec = (spec or settings.resolved_model).strip()
+    key = (
+        spec,
         float(settings.temperature if temperature is None else temperature),
         settings.openai_base_url,
         settings.openai_api_key,
         settings.request_timeout_s,
         settings.max_concurrent_runs,
     )
+    # An OpenAI model's HTTP connections belong to one event loop: one model per loop.
+    return _per_loop_model(*key) if spec.startswith("openai:") else _cached_model(*key)
+
+
+_LOOP_MODELS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], BaseChatModel]]
+_LOOP_MODELS = weakref.WeakKeyDictionary()
+
+
+def _per_loop_model(*key: Any) -> BaseChatModel:
+    """``_cached_model(*key)``, one per running event loop (the process-wide one outside a loop)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return _cached_model(*key)
+    models = _LOOP_MODELS.setdefault(loop, {})
+    model = models.get(key)
+    if model is None:
+        if len(models) >= 32:
+            models.clear()
+        model = models[key] = _cached_model.__wrapped__(*key)
+    return model
 
 
 @lru_cache(maxsize=32)
