@@ -1,5 +1,6 @@
-"""The threads client's copy and join_stream, the stream shapes Studio reads (``debug`` checkpoint
-events), unknown context keys, and ``GET /``, on SQLite and Redis."""
+"""The threads client's copy and join_stream, search after copies, updates and deletes, the stream
+shapes Studio reads (``debug`` checkpoint events), unknown context keys, and ``GET /``, on SQLite,
+Redis and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,6 +21,23 @@ async def test_copy_keeps_values_history_and_metadata(client: LangGraphClient) -
     answer = await client.runs.wait(copied["thread_id"], AGENT, input=say("What is my name?"))
     assert answer["messages"][-1]["content"] == "Your name is Ada."
     assert len(contents((await client.threads.get_state(tid))["values"])) == 2
+
+
+async def test_search_follows_copies_updates_and_deletes(client: LangGraphClient) -> None:
+    config = {"model": "x", "stop": [True, None]}
+    tid = (await client.threads.create(metadata={"user": "ada", "config": config}))["thread_id"]
+    copied = (await client.threads.copy(tid))["thread_id"]
+    same_config = {"stop": [True, None], "model": "x"}
+    found = await client.threads.search(metadata={"config": same_config})
+    assert sorted(t["thread_id"] for t in found) == sorted([tid, copied])
+
+    await client.threads.update(copied, metadata={"user": "bob"})
+    assert [t["thread_id"] for t in await client.threads.search(metadata={"user": "ada"})] == [tid]
+    assert await client.threads.count(metadata={"user": "bob", "config": same_config}) == 1
+
+    await client.threads.delete(tid)
+    assert await client.threads.search(metadata={"user": "ada"}) == []
+    assert await client.threads.count(metadata={"config": config}) == 1
 
 
 async def test_join_stream_follows_the_threads_run(client: LangGraphClient, server: LiveServer) -> None:

@@ -126,3 +126,79 @@ async def test_a_metadata_filter_matches_values_exactly(backend_url: str) -> Non
         assert [t.thread_id for t in await sessions.list_threads(metadata={"tags": ["a"]})] == ["one"]
         assert [t.thread_id for t in await sessions.list_threads(metadata={"n": 1})] == ["both"]
         assert await sessions.count_threads(ThreadQuery(metadata={"n": "1"})) == 1
+
+
+async def found(sessions: Sessions, metadata: dict[str, object], **query: object) -> list[str]:
+    """Ids of the threads matching ``metadata`` (newest first), checked against their count."""
+    search = ThreadQuery(metadata=metadata, limit=100, **query)  # type: ignore[arg-type]
+    ids = [t.thread_id for t in await sessions.backend.registry.search(search)]
+    assert await sessions.count_threads(search) == len(ids)
+    return ids
+
+
+async def test_metadata_filters_compare_values_of_every_json_type(backend_url: str) -> None:
+    async with Sessions.open(settings=settings_for(backend_url)) as sessions:
+        config = {"model": "x", "options": {"temperature": 1, "stop": [1, 2]}}
+        await sessions.create_thread(
+            "typed", metadata={"n": 2.5, "on": True, "gone": None, "config": config, "tags": []}
+        )
+        await sessions.create_thread(
+            "other", metadata={"n": "2.5", "on": False, "config": {"model": "x"}, "tags": ["a"]}
+        )
+
+        assert await found(sessions, {"n": 2.5}) == ["typed"]
+        assert await found(sessions, {"n": "2.5"}) == ["other"]
+        assert await found(sessions, {"on": True}) == ["typed"]
+        assert await found(sessions, {"on": False}) == ["other"]
+        assert await found(sessions, {"on": "true"}) == []
+        # null matches a key set to null, not a missing key.
+        assert await found(sessions, {"gone": None}) == ["typed"]
+        # Objects compare whatever the order of their keys; arrays keep theirs; a part is not the whole.
+        reordered = {"options": {"stop": [1, 2], "temperature": 1}, "model": "x"}
+        assert await found(sessions, {"config": reordered}) == ["typed"]
+        assert await found(sessions, {"config": {"model": "x", "options": {"stop": [2, 1]}}}) == []
+        assert await found(sessions, {"config": {"model": "x"}}) == ["other"]
+        assert await found(sessions, {"tags": []}) == ["typed"]
+
+
+async def test_every_metadata_key_of_a_filter_must_match(backend_url: str) -> None:
+    async with Sessions.open(settings=settings_for(backend_url)) as sessions:
+        await sessions.create_thread("a", metadata={"user": "ada", "team": "red", "level": 1}, owner="alice")
+        await sessions.create_thread("b", metadata={"user": "ada", "team": "blue", "level": 1}, owner="alice")
+        await sessions.create_thread("c", metadata={"user": "bob", "team": "red", "level": 1}, owner="bob")
+
+        assert await found(sessions, {"user": "ada", "team": "red"}) == ["a"]
+        assert await found(sessions, {"team": "red", "level": 1}) == ["c", "a"]
+        assert await found(sessions, {"level": 1, "user": "ada"}) == ["b", "a"]
+        assert await found(sessions, {"user": "ada", "team": "red", "level": 2}) == []
+        assert await found(sessions, {"team": "red"}, owner="alice") == ["a"]
+        assert await found(sessions, {"level": 1}, thread_ids=["a", "c"]) == ["c", "a"]
+        assert await found(sessions, {"level": 1, "team": "red"}, thread_ids=["b", "c"]) == ["c"]
+        assert await found(sessions, {"level": 1}, status="busy") == []
+        assert await found(sessions, {"level": 1}, sort_by="created_at", sort_order="asc") == ["a", "b", "c"]
+        page = ThreadQuery(metadata={"level": 1}, limit=1, offset=1)
+        assert [t.thread_id for t in await sessions.backend.registry.search(page)] == ["b"]
+
+
+async def test_search_follows_metadata_updates_turns_and_deletes(backend_url: str) -> None:
+    async with Sessions.open(settings=settings_for(backend_url)) as sessions:
+        await sessions.create_thread("t-1", metadata={"user": "ada", "stage": "draft"})
+        await sessions.create_thread("t-2", metadata={"user": "ada", "stage": "draft"})
+
+        await sessions.update_thread("t-1", {"stage": "final", "score": 3})
+        assert await found(sessions, {"stage": "draft"}) == ["t-2"]
+        assert await found(sessions, {"stage": "final"}) == ["t-1"]
+        assert await found(sessions, {"user": "ada", "score": 3}) == ["t-1"]
+        assert await found(sessions, {"user": "ada"}) == ["t-1", "t-2"]
+
+        # A turn refreshes the thread: it comes first among the matches.
+        await sessions.invoke("t-2", "hello")
+        assert await found(sessions, {"user": "ada"}) == ["t-2", "t-1"]
+
+        await sessions.delete_thread("t-2")
+        assert await found(sessions, {"user": "ada"}) == ["t-1"]
+        assert await found(sessions, {"stage": "draft"}) == []
+        # A new thread under the old id matches its own metadata only.
+        await sessions.create_thread("t-2", metadata={"user": "bob"})
+        assert await found(sessions, {"stage": "draft"}) == []
+        assert await found(sessions, {"user": "bob"}) == ["t-2"]
