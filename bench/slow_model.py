@@ -10,10 +10,16 @@ errors, and model calls per turn (counted by the stub), each the median of ``--r
 Targets of issue 10 at C=200, 500 ms: >= 90 % of ideal, p50 within 100 ms of 2 x latency, no
 errors.
 
+It also prints the CPU milliseconds each chat turn cost the server (with its workers), the stub
+and the clients (this process), and the throughput the machine's cores allow at that cost: the
+clients and the stub share the cores with the server, so on a small machine that ceiling, not
+the model's latency, bounds what any server can reach.
+
 Run: ``.venv/bin/python bench/slow_model.py [--clients 200] [--latency-ms 500] [--turns 3]
-[--repeats 3] [--checkpoint-url URL] [--workers N] [--skip-dev]`` (default: a temporary SQLite
-file; with ``--workers`` above 1, a Redis from ``tests/support/redis_server.py`` unless a
-``redis://`` URL is given).
+[--repeats 3] [--backend sqlite|redis|postgres] [--workers N] [--durability exit] [--skip-dev]
+[--dev-turns 1] [--dev-repeats 1]`` (default: a temporary SQLite file; with ``--workers`` above
+1, a Redis from the test harness). ``langgraph dev`` is slow enough at C=200 (minutes per turn)
+that it runs one turn per client, once, by default.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import resource
 import ssl
 import statistics
 import sys
@@ -90,12 +97,12 @@ def run_stub(port: int, latency_s: float) -> None:
 
 
 @contextlib.contextmanager
-def stub_process(latency_s: float, log: Path) -> Iterator[str]:
-    """The stub in its own process; yields its base URL (``.../v1``)."""
+def stub_process(latency_s: float, log: Path) -> Iterator[tuple[str, int]]:
+    """The stub in its own process; yields its base URL (``.../v1``) and process id."""
     port = free_port()
     argv = [sys.executable, __file__, "stub", "--port", str(port), "--latency-ms", str(latency_s * 1000)]
-    with serving(argv, url=f"http://{HOST}:{port}", log=log, boot_timeout_s=60):
-        yield f"http://{HOST}:{port}/v1"
+    with serving(argv, url=f"http://{HOST}:{port}", log=log, boot_timeout_s=60) as process:
+        yield f"http://{HOST}:{port}/v1", process.pid
 
 
 def env_for(stub_url: str, checkpoint_url: str) -> dict[str, str]:
@@ -168,23 +175,61 @@ def sdk_client(url: str, context: ssl.SSLContext) -> Any:
     return LangGraphClient(httpx.AsyncClient(base_url=url, transport=transport, timeout=300))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and its descendants (Linux ``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    family, grew = {pid}, True
+    while grew:
+        more = {child for child, parent in parents.items() if parent in family} - family
+        family |= more
+        grew = bool(more)
+    return sum(times.get(member, 0.0) for member in family)
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process (the clients)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def calls_so_far(stub_url: str) -> int:
     """Model calls the stub has answered."""
     return int(httpx.get(f"{stub_url}/calls", timeout=10).json()["calls"])
 
 
-def measure(name: str, argv: list[str], env: dict[str, str], stub_url: str, args: Any, tmp: Path) -> dict:
-    """Median figures of ``--repeats`` runs against one server."""
+def measure(
+    name: str, argv: list[str], env: dict[str, str], stub: tuple[str, int], args: Any, tmp: Path
+) -> dict:
+    """Median figures of ``--repeats`` runs against one server: throughput, latency, errors,
+    model calls per turn, and CPU milliseconds per turn of the server, the stub and the clients."""
+    stub_url, stub_pid = stub
     port = free_port()
     url = f"http://{HOST}:{port}"
     runs = []
     argv = [*argv, "--port", str(port)]
-    with serving(argv, url=url, log=tmp / f"{name}.log", boot_timeout_s=120, env=env, cwd=tmp):
-        asyncio.run(drive(url, min(args.clients, 4), 1))  # warm-up
+    turns = args.clients * args.turns
+    with serving(argv, url=url, log=tmp / f"{name}.log", boot_timeout_s=120, env=env, cwd=tmp) as server:
+        asyncio.run(drive(url, min(args.clients, 4), 1, args.durability))  # warm-up
         for _ in range(args.repeats):
             before = calls_so_far(stub_url)
-            figures = asyncio.run(drive(url, args.clients, args.turns))
-            figures["calls_per_turn"] = (calls_so_far(stub_url) - before) / (args.clients * args.turns)
+            cpu = [cpu_seconds(server.pid), cpu_seconds(stub_pid), own_cpu_seconds()]
+            figures = asyncio.run(drive(url, args.clients, args.turns, args.durability))
+            after = [cpu_seconds(server.pid), cpu_seconds(stub_pid), own_cpu_seconds()]
+            figures["calls_per_turn"] = (calls_so_far(stub_url) - before) / turns
+            for key, start, end in zip(("server_cpu", "stub_cpu", "client_cpu"), cpu, after, strict=True):
+                figures[key] = (end - start) * 1000 / turns
             runs.append(figures)
     if any(run["errors"] for run in runs):
         problems = [line for line in (tmp / f"{name}.log").read_text().splitlines() if "Error" in line]
@@ -202,9 +247,21 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=500)
     parser.add_argument("--turns", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--checkpoint-url", default=None)
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "redis", "postgres"),
+        default=None,
+        help="sessions in a temporary SQLite file (default with one worker), or a Redis (default "
+        "with several) or PostgreSQL server started by the test harness",
+    )
+    parser.add_argument("--checkpoint-url", default=None, help="an existing backend instead")
     parser.add_argument("--workers", type=int, default=1, help="sessiongraph serve --workers")
+    parser.add_argument(
+        "--durability", choices=("sync", "async", "exit"), default=None, help="the runs' durability"
+    )
     parser.add_argument("--skip-dev", action="store_true")
+    parser.add_argument("--dev-turns", type=int, default=1, help="turns per client against langgraph dev")
+    parser.add_argument("--dev-repeats", type=int, default=1, help="runs against langgraph dev")
     args = parser.parse_args()
     if args.command == "stub":
         run_stub(args.port, args.latency_ms / 1000)
@@ -214,17 +271,14 @@ def main() -> None:
     rows = {}
     with tempfile.TemporaryDirectory() as raw_tmp, contextlib.ExitStack() as stack:
         tmp = Path(raw_tmp)
-        checkpoint_url = args.checkpoint_url or f"sqlite:///{tmp}/sessions.db"
-        if args.workers > 1 and args.checkpoint_url is None:
-            from support.redis_server import RedisServer
-
-            checkpoint_url = stack.enter_context(RedisServer()).url
-        with stub_process(latency, tmp / "stub.log") as stub_url:
-            env = env_for(stub_url, checkpoint_url)
+        backend = args.backend or ("sqlite" if args.workers == 1 else "redis")
+        checkpoint_url = args.checkpoint_url or backend_url(backend, tmp, stack)
+        with stub_process(latency, tmp / "stub.log") as stub:
+            env = env_for(stub[0], checkpoint_url)
             sessiongraph = [str(Path(sys.executable).with_name("sessiongraph")), "serve"]
-            name = "sessiongraph" if args.workers == 1 else f"sessiongraph x{args.workers}"
+            name = f"sessiongraph {backend}" + (f" x{args.workers}" if args.workers > 1 else "")
             sessiongraph += ["--workers", str(args.workers)]
-            rows[name] = measure("sessiongraph", sessiongraph, env, stub_url, args, tmp)
+            rows[name] = measure("sessiongraph", sessiongraph, env, stub, args, tmp)
             if not args.skip_dev:
                 config = tmp / "langgraph.json"
                 config.write_text(
@@ -234,19 +288,47 @@ def main() -> None:
                     str(Path(sys.executable).with_name("langgraph")), "dev", "--no-browser", "--no-reload",
                     "--config", str(config),
                 ]  # fmt: skip
-                rows["langgraph dev"] = measure("dev", dev, env, stub_url, args, tmp)
+                dev_args = argparse.Namespace(
+                    **{**vars(args), "turns": args.dev_turns, "repeats": args.dev_repeats}
+                )
+                rows["langgraph dev"] = measure("dev", dev, env, stub, dev_args, tmp)
+    print_table(args, ideal, rows)
+
+
+def backend_url(kind: str, tmp: Path, stack: contextlib.ExitStack) -> str:
+    """A fresh backend of ``kind`` for the run (servers from the test harness, stopped at exit)."""
+    if kind == "redis":
+        from support.redis_server import RedisServer
+
+        return stack.enter_context(RedisServer()).url
+    if kind == "postgres":
+        from support.postgres_server import PostgresServer
+
+        return stack.enter_context(PostgresServer()).url
+    return f"sqlite:///{tmp}/sessions.db"
+
+
+def print_table(args: Any, ideal: float, rows: dict[str, dict]) -> None:
+    """The figures, and the throughput the machine's cores allow at the measured CPU per turn."""
+    cores = os.cpu_count() or 1
     print(
-        f"\n{args.clients} clients x {args.turns} chat turns, model {args.latency_ms:.0f} ms per call "
-        f"(median of {args.repeats} runs); ideal {ideal:.1f} turns/s, "
-        f"turn latency {2 * latency * 1000:.0f} ms"
+        f"\n{args.clients} clients x {args.turns} chat turns ({args.dev_turns} against langgraph dev), "
+        f"model {args.latency_ms:.0f} ms per call, durability {args.durability or 'async'}, "
+        f"median of {args.repeats} runs; ideal {ideal:.1f} turns/s, turn latency {2 * args.latency_ms:.0f} ms"
     )
-    header = ("server", "turns/s", "of ideal", "p50 ms", "p95 ms", "errors", "calls/turn")
-    print("{:<16} {:>8} {:>9} {:>8} {:>8} {:>7} {:>11}".format(*header))
+    header = (
+        "server", "turns/s", "of ideal", "p50 ms", "p95 ms", "errors", "calls/turn",
+        "CPU ms/turn: server", "stub", "clients", f"CPU ceiling ({cores} cores)",
+    )  # fmt: skip
+    print("{:<24} {:>8} {:>9} {:>8} {:>8} {:>7} {:>10} {:>20} {:>6} {:>8} {:>22}".format(*header))
     for name, row in rows.items():
+        total = row["server_cpu"] + row["stub_cpu"] + row["client_cpu"]
+        ceiling = cores * 1000 / total if total else float("inf")
         print(
-            f"{name:<16} {row['throughput']:>8.1f} {row['throughput'] / ideal:>9.0%} "
+            f"{name:<24} {row['throughput']:>8.1f} {row['throughput'] / ideal:>9.0%} "
             f"{row['p50'] * 1000:>8.0f} {row['p95'] * 1000:>8.0f} {row['errors']:>7.0f} "
-            f"{row['calls_per_turn']:>11.2f}"
+            f"{row['calls_per_turn']:>10.2f} {row['server_cpu']:>20.1f} {row['stub_cpu']:>6.1f} "
+            f"{row['client_cpu']:>8.1f} {ceiling:>16.0f} turns/s"
         )
 
 
