@@ -95,13 +95,16 @@ class RedisThreadRegistry(ThreadRegistry):
             return query.page(await self._scan_all())
         order = query.sort_by if query.sort_by in SORT_FIELDS else "updated_at"
         where = _filter(query)
+        dialect = "2"
         if order in NUMERIC_SORTS:
             # A range on the sort field is what lets the optimizer read just the page.
             where = f"@{order}:[-inf +inf] {'' if where == '*' else where}".strip()
+            dialect = SEARCH_DIALECT
+        # (Dialect 4 ignores SORTBY on a TAG field such as thread_id: insertion order comes back.)
         reply = await self.client.execute_command(
             "FT.SEARCH", INDEX_NAME, where, "RETURN", "1", "$",
             "SORTBY", order, "ASC" if query.sort_order == "asc" else "DESC",
-            "LIMIT", str(query.offset), str(query.limit), "DIALECT", SEARCH_DIALECT,
+            "LIMIT", str(query.offset), str(query.limit), "DIALECT", dialect,
         )  # fmt: skip
         return [_from_doc(_unwrap(json.loads(doc))) for doc in _documents(reply)]
 

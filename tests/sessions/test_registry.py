@@ -178,6 +178,11 @@ async def test_every_metadata_key_of_a_filter_must_match(backend_url: str) -> No
         assert await found(sessions, {"level": 1}, sort_by="created_at", sort_order="asc") == ["a", "b", "c"]
         page = ThreadQuery(metadata={"level": 1}, limit=1, offset=1)
         assert [t.thread_id for t in await sessions.backend.registry.search(page)] == ["b"]
+        # Created a, b, c: sorting by id must not just give the creation order back.
+        await sessions.create_thread("0", metadata={"level": 1})
+        by_id = {"sort_by": "thread_id"}
+        assert await found(sessions, {"level": 1}, **by_id, sort_order="asc") == ["0", "a", "b", "c"]
+        assert await found(sessions, {"level": 1}, **by_id, sort_order="desc") == ["c", "b", "a", "0"]
 
 
 async def test_search_follows_metadata_updates_turns_and_deletes(backend_url: str) -> None:
