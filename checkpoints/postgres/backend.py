@@ -68,18 +68,33 @@ async def open_pool(
 async def setup_schema(pool: AsyncConnectionPool[Any]) -> tuple[int, int]:
     """Create or upgrade every table (saver, store, registry) once across processes; returns the
     registry schema version ``(before, after)``."""
+    async with pool.connection() as conn, _setting_up(conn):
+        await PooledPostgresSaver(pool).setup()
+        await AsyncPostgresStore(pool).setup()
+        return await schema.migrate(conn)
+
+
+async def setup_own_tables(pool: AsyncConnectionPool[Any]) -> None:
+    """Create or upgrade this package's tables only (not the saver's or the store's), once across
+    processes: what a database used for run coordination alone needs. Cheap when up to date."""
     async with pool.connection() as conn:
-        # Session-level: the saver and store set up over other pool connections meanwhile. Polled
-        # with try-lock, never waited for in a statement: a waiting statement holds a snapshot, and
-        # the saver's CREATE INDEX CONCURRENTLY would wait for that snapshot forever.
-        while not await _try_lock(conn, schema.SETUP_LOCK):
-            await asyncio.sleep(SETUP_POLL_S)
-        try:
-            await PooledPostgresSaver(pool).setup()
-            await AsyncPostgresStore(pool).setup()
-            return await schema.migrate(conn)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock(%s)", (schema.SETUP_LOCK,))
+        if await schema.schema_version(conn) == schema.SCHEMA_VERSION:
+            return
+        async with _setting_up(conn):
+            await schema.migrate(conn)
+
+
+@contextlib.asynccontextmanager
+async def _setting_up(conn: AsyncConnection[Any]) -> AsyncIterator[None]:
+    # Session-level: the saver and store set up over other pool connections meanwhile. Polled
+    # with try-lock, never waited for in a statement: a waiting statement holds a snapshot, and
+    # the saver's CREATE INDEX CONCURRENTLY would wait for that snapshot forever.
+    while not await _try_lock(conn, schema.SETUP_LOCK):
+        await asyncio.sleep(SETUP_POLL_S)
+    try:
+        yield
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(%s)", (schema.SETUP_LOCK,))
 
 
 async def _try_lock(conn: AsyncConnection[Any], key: int) -> bool:
@@ -121,6 +136,13 @@ class PostgresBackend(Backend):
                 # lacks; memory recall then falls back to recency (said at start-up).
                 backend.index_unavailable = "the PostgreSQL store is opened without pgvector"
             yield backend
+
+    @property
+    def coordination_url(self) -> str | None:
+        """The same database: replicas that share the sessions coordinate their runs there too
+        (row leases and ``LISTEN``/``NOTIFY``), unless ``SESSIONGRAPH_COORDINATION_URL`` says
+        otherwise."""
+        return self.url
 
     async def migrate(self) -> str:
         """See :meth:`Backend.migrate`."""

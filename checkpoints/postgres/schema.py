@@ -15,6 +15,69 @@ from psycopg import AsyncConnection
 SETUP_LOCK = 0x5E55_1096
 """``pg_advisory_lock`` key that serializes schema setup across processes."""
 
+LOCK_NAMESPACE = 0x5E55
+"""First key of the per-thread ``pg_advisory_xact_lock(LOCK_NAMESPACE, hashtext(thread_id))`` that
+serializes the changes to one thread's lock queue (two int4 keys: never :data:`SETUP_LOCK`)."""
+
+LOCK_CHANNEL = "sessiongraph_lock"
+"""``NOTIFY`` channel of the thread locks; the payload is the token of the waiter to wake."""
+
+# Checks whether p_token holds p_thread, joining the queue's tail if it is not in it (a first
+# call, or a token reaped while its process stalled) and renewing its lease. Leases that lapsed
+# (crashed processes) are reaped; a new head that is not p_token is woken.
+LOCK_CHECK = f"""CREATE OR REPLACE FUNCTION sessiongraph_lock_check(
+    p_thread TEXT, p_token TEXT, p_lease_s DOUBLE PRECISION
+) RETURNS BOOLEAN LANGUAGE plpgsql AS $$
+DECLARE
+    head   TEXT;
+    reaped INTEGER;
+    t      TIMESTAMPTZ;
+BEGIN
+    PERFORM pg_advisory_xact_lock({LOCK_NAMESPACE}, hashtext(p_thread));
+    t := clock_timestamp();
+    DELETE FROM sessiongraph_thread_locks
+        WHERE thread_id = p_thread AND expires_at < t AND token <> p_token;
+    GET DIAGNOSTICS reaped = ROW_COUNT;
+    UPDATE sessiongraph_thread_locks SET expires_at = t + make_interval(secs => p_lease_s)
+        WHERE token = p_token;
+    IF NOT FOUND THEN
+        INSERT INTO sessiongraph_thread_locks (thread_id, token, expires_at)
+        VALUES (p_thread, p_token, t + make_interval(secs => p_lease_s));
+    END IF;
+    SELECT token INTO head FROM sessiongraph_thread_locks
+        WHERE thread_id = p_thread ORDER BY seq LIMIT 1;
+    IF head = p_token THEN
+        RETURN TRUE;
+    END IF;
+    IF reaped > 0 THEN
+        PERFORM pg_notify('{LOCK_CHANNEL}', head);
+    END IF;
+    RETURN FALSE;
+END $$"""
+
+# Leaves p_thread's queue; wakes the next waiter when p_token held the thread (or lapsed
+# leases were reaped on the way).
+LOCK_RELEASE = f"""CREATE OR REPLACE FUNCTION sessiongraph_lock_release(p_thread TEXT, p_token TEXT)
+RETURNS VOID LANGUAGE plpgsql AS $$
+DECLARE
+    head   TEXT;
+    reaped INTEGER;
+BEGIN
+    PERFORM pg_advisory_xact_lock({LOCK_NAMESPACE}, hashtext(p_thread));
+    SELECT token INTO head FROM sessiongraph_thread_locks
+        WHERE thread_id = p_thread ORDER BY seq LIMIT 1;
+    DELETE FROM sessiongraph_thread_locks WHERE token = p_token;
+    DELETE FROM sessiongraph_thread_locks WHERE thread_id = p_thread AND expires_at < clock_timestamp();
+    GET DIAGNOSTICS reaped = ROW_COUNT;
+    IF head = p_token OR reaped > 0 THEN
+        SELECT token INTO head FROM sessiongraph_thread_locks
+            WHERE thread_id = p_thread ORDER BY seq LIMIT 1;
+        IF head IS NOT NULL THEN
+            PERFORM pg_notify('{LOCK_CHANNEL}', head);
+        END IF;
+    END IF;
+END $$"""
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         """CREATE TABLE IF NOT EXISTS sessiongraph_threads (
@@ -72,6 +135,39 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX IF NOT EXISTS sessiongraph_runs_thread ON sessiongraph_runs (thread_id, seq)",
         "CREATE INDEX IF NOT EXISTS sessiongraph_runs_active ON sessiongraph_runs (seq) "
         "WHERE status IN ('pending', 'running')",
+    ),
+    # 4: run coordination on PostgreSQL alone (``sessiongraph.api.coordination.postgres_*``).
+    (
+        # Thread locks: a FIFO queue of leases per thread; the row with the lowest seq holds it.
+        """CREATE TABLE IF NOT EXISTS sessiongraph_thread_locks (
+            seq        BIGSERIAL PRIMARY KEY,
+            thread_id  TEXT NOT NULL,
+            token      TEXT NOT NULL UNIQUE,
+            expires_at TIMESTAMPTZ NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS sessiongraph_thread_locks_queue "
+        "ON sessiongraph_thread_locks (thread_id, seq)",
+        LOCK_CHECK,
+        LOCK_RELEASE,
+        # Run streams: one row per run (its last sequence number, closed or not), its events.
+        """CREATE TABLE IF NOT EXISTS sessiongraph_streams (
+            run_id     TEXT PRIMARY KEY,
+            last_seq   BIGINT NOT NULL DEFAULT 0,
+            closed     BOOLEAN NOT NULL DEFAULT FALSE,
+            touched_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        )""",
+        """CREATE TABLE IF NOT EXISTS sessiongraph_stream_events (
+            run_id TEXT NOT NULL REFERENCES sessiongraph_streams (run_id) ON DELETE CASCADE,
+            seq    BIGINT NOT NULL,
+            event  TEXT NOT NULL,
+            data   BYTEA NOT NULL,
+            PRIMARY KEY (run_id, seq)
+        )""",
+        # Worker leases, and claims on the runs of dead workers (one reclaimer per run).
+        "CREATE TABLE IF NOT EXISTS sessiongraph_workers ("
+        "worker_id TEXT PRIMARY KEY, expires_at TIMESTAMPTZ NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS sessiongraph_run_claims ("
+        "run_id TEXT PRIMARY KEY, worker_id TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL)",
     ),
 )
 """The registry's schema: per version, its statements."""
