@@ -190,7 +190,8 @@ class Settings(BaseSettings):
         gt=0,
         description=(
             "How long a dead server process's runs stay theirs: replicas renew leases this long "
-            "(Redis), and crash recovery sweeps this often."
+            "(Redis or PostgreSQL coordination: worker and thread lock leases), and crash recovery "
+            "sweeps this often."
         ),
     )
     stream_buffer_events: int = Field(

@@ -1,5 +1,9 @@
 """The tables this package adds next to the official saver's and store's, with schema versions.
 
+Versions 1-3 hold the thread registry and run records; version 4 the tables (and two functions)
+of run coordination on PostgreSQL alone, used by ``sessiongraph.api.coordination.postgres_*``:
+thread lock queues, run streams and their events, worker leases and recovery claims.
+
 ``MIGRATIONS[i]`` brings the schema to version ``i + 1``; :func:`migrate` applies the missing
 ones in order under a transaction-level advisory lock, so several processes starting at once (API
 workers, replicas) set the schema up exactly once. The saver's and the store's own tables are
