@@ -27,7 +27,9 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions
+from sessiongraph.checkpoints.documents import DocumentTable
 from sessiongraph.checkpoints.postgres import schema
+from sessiongraph.checkpoints.postgres.documents import PostgresDocumentTable
 from sessiongraph.checkpoints.postgres.registry import PostgresThreadRegistry
 from sessiongraph.checkpoints.postgres.runs import PostgresRunRegistry
 from sessiongraph.checkpoints.postgres.saver import PooledPostgresSaver
@@ -143,6 +145,10 @@ class PostgresBackend(Backend):
         (row leases and ``LISTEN``/``NOTIFY``), unless ``SESSIONGRAPH_COORDINATION_URL`` says
         otherwise."""
         return self.url
+
+    def documents(self, kind: str) -> DocumentTable:
+        """See :meth:`Backend.documents`: ``sessiongraph_documents``, shared by the replicas."""
+        return PostgresDocumentTable(self.pool, kind)
 
     async def migrate(self) -> str:
         """See :meth:`Backend.migrate`."""

@@ -2,7 +2,8 @@
 
 Versions 1-3 hold the thread registry and run records; version 4 the tables (and two functions)
 of run coordination on PostgreSQL alone, used by ``sessiongraph.api.coordination.postgres_*``:
-thread lock queues, run streams and their events, worker leases and recovery claims.
+thread lock queues, run streams and their events, worker leases and recovery claims; version 5
+the document table (assistants, crons, cron tick claims; :mod:`.documents`).
 
 ``MIGRATIONS[i]`` brings the schema to version ``i + 1``; :func:`migrate` applies the missing
 ones in order under a transaction-level advisory lock, so several processes starting at once (API
@@ -81,6 +82,10 @@ BEGIN
         END IF;
     END IF;
 END $$"""
+
+DOCUMENTS_PREFIX = "__sessiongraph__."
+"""Where documents lived in the LangGraph store before version 5 (``StoreDocumentTable``)."""
+DOCUMENT_PREFIXES = "('__sessiongraph__.assistants', '__sessiongraph__.crons', '__sessiongraph__.cron_ticks')"
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -172,6 +177,21 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "worker_id TEXT PRIMARY KEY, expires_at TIMESTAMPTZ NOT NULL)",
         "CREATE TABLE IF NOT EXISTS sessiongraph_run_claims ("
         "run_id TEXT PRIMARY KEY, worker_id TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL)",
+    ),
+    # 5: documents (assistants, crons, cron tick claims) in a table of their own, whose insert is
+    # a claim atomic across processes; moved out of the LangGraph store, where they were before.
+    (
+        "CREATE TABLE IF NOT EXISTS sessiongraph_documents ("
+        "kind TEXT NOT NULL, key TEXT NOT NULL, doc JSONB NOT NULL, PRIMARY KEY (kind, key))",
+        f"""DO $$
+        BEGIN
+            IF to_regclass('store') IS NOT NULL THEN
+                INSERT INTO sessiongraph_documents (kind, key, doc)
+                SELECT substr(prefix, {len(DOCUMENTS_PREFIX) + 1}), key, value FROM store
+                WHERE prefix IN {DOCUMENT_PREFIXES} ON CONFLICT DO NOTHING;
+                DELETE FROM store WHERE prefix IN {DOCUMENT_PREFIXES};
+            END IF;
+        END $$""",
     ),
 )
 """The registry's schema: per version, its statements."""
