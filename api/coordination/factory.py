@@ -55,6 +55,8 @@ REDIS_SCHEMES = ("redis://", "rediss://")
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 POOL_TIMEOUT_S = 10.0
 """How long a coordination call waits for a pooled PostgreSQL connection."""
+UNCHECKED_S = 1.0
+"""A pooled connection back within this long is handed out again without a check (a round trip)."""
 
 
 def coordination_url(settings: Settings, backend_default: str | None = None) -> str | None:
@@ -141,7 +143,7 @@ async def open_redis_coordination(url: str, settings: Settings) -> AsyncIterator
 async def open_postgres_coordination(url: str, settings: Settings) -> AsyncIterator[Coordination]:
     """Coordination through the PostgreSQL database at ``url``: a pool and one listener."""
     size = max(4, settings.postgres_pool_size // 2)
-    async with open_pool(url, size, timeout_s=POOL_TIMEOUT_S) as pool:
+    async with open_pool(url, size, timeout_s=POOL_TIMEOUT_S, unchecked_s=UNCHECKED_S) as pool:
         await setup_own_tables(pool)
         listener = PostgresListener(url)
         lock = PostgresThreadLock(pool, listener, lease_s=settings.worker_lease_s)

@@ -4,16 +4,16 @@
 it last changed); ``sessiongraph_stream_events`` its events, keyed by ``(run_id, seq)``.
 Publishing bumps the run's row (its row lock orders concurrent publishers, so sequence numbers
 commit in order), adds the event and drops the one that left the ``replay`` window, in one
-statement; then a ``NOTIFY`` (payload ``e <run_id>``, or ``c <run_id>`` on close) tells every
-process. The ``NOTIFY`` is a statement of its own: Postgres serializes the commits of
-notifying transactions, so a notification without writes keeps event commits from waiting on
-each other's disk flushes.
+statement; then a ``NOTIFY`` tells every process, carrying the event itself when it is small
+(:mod:`.postgres_fanout`). The ``NOTIFY`` is a statement of its own: Postgres serializes the
+commits of notifying transactions, and one without writes has no disk flush to wait for, so
+event commits do not queue behind each other.
 
-Each process's one :class:`PostgresListener` wakes the local subscribers of that run, and they
-read the events after their position from the table: subscribers never hold a connection while
-they wait, readers that fall behind cost nothing, and a notification lost to a reconnect only
-delays a reader until its next heartbeat (``None``), when it reads again anyway. Sequence
-numbers are 1, 2, 3... as with :class:`MemoryStreamBroker`, and are the SSE ids.
+Each process's one :class:`PostgresListener` hands the notifications to the local subscribers
+of the run; they read the table only to start, to replay (``Last-Event-ID``), after a gap, and
+after a heartbeat (``None``) in case a notification was lost to a reconnect. Subscribers never
+hold a connection while they wait, and a reader that falls behind costs a bounded inbox.
+Sequence numbers are 1, 2, 3... as with :class:`MemoryStreamBroker`, and are the SSE ids.
 
 A closed run stays replayable for ``closed_ttl`` seconds; the rows of a run whose process died
 without closing it go ``open_ttl`` seconds after its last event. Both are swept by ``close``,
@@ -25,17 +25,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
 from sessiongraph.api.coordination.interfaces import StreamBroker, StreamEvent, Subscription
+from sessiongraph.api.coordination.postgres_fanout import (
+    READ_BATCH,
+    STREAM_CHANNEL,
+    Fanout,
+    PostgresSubscription,
+    close_payload,
+    event_payload,
+)
 from sessiongraph.api.coordination.postgres_listener import PostgresListener
-
-STREAM_CHANNEL = "sessiongraph_stream"
-READ_BATCH = 100
-"""Events read per query."""
 
 _PUBLISH = """
 WITH bumped AS (
@@ -92,12 +95,9 @@ class PostgresStreamBroker(StreamBroker):
         self._closed_ttl = closed_ttl
         self._sweep_s = sweep_s
         self._swept_at: float | None = None
-        # run id -> the events of this process's readers (woken by any change) and of its
-        # wait_closed callers (woken by the close).
-        self._readers: dict[str, set[asyncio.Event]] = {}
-        self._closers: dict[str, set[asyncio.Event]] = {}
-        listener.on(STREAM_CHANNEL, self._notified)
-        listener.on_reconnect(self._wake_all)
+        self._fanout = Fanout()
+        listener.on(STREAM_CHANNEL, self._fanout.notified)
+        listener.on_reconnect(self._fanout.wake_all)
 
     async def open(self, run_id: str) -> None:
         """See :meth:`StreamBroker.open`."""
@@ -112,8 +112,12 @@ class PostgresStreamBroker(StreamBroker):
         params = {"run": run_id, "event": event, "data": data, "replay": self._replay}
         async with self._pool.connection() as conn:
             cursor = await conn.execute(_PUBLISH, params)
-            if await cursor.fetchone() is not None:
-                await conn.execute("SELECT pg_notify(%s, %s)", (STREAM_CHANNEL, f"e {run_id}"))
+            row = await cursor.fetchone()
+            if row is not None:
+                # Events carry JSON text, which a UTF-8 database can pass on as it is.
+                inline = conn.info.parameter_status("server_encoding") == "UTF8"
+                payload = event_payload(run_id, StreamEvent(row["seq"], event, data), inline)
+                await conn.execute("SELECT pg_notify(%s, %s)", (STREAM_CHANNEL, payload))
 
     async def subscribe(self, run_id: str, last_event_id: int | None = None) -> Subscription:
         """See :meth:`StreamBroker.subscribe`."""
@@ -123,9 +127,10 @@ class PostgresStreamBroker(StreamBroker):
             )
             state = await cursor.fetchone()
         if state is None or (state["closed"] and last_event_id is None):
-            return _PostgresSubscription(self, run_id, None, self._heartbeat)
-        start = state["last_seq"] if last_event_id is None else last_event_id
-        return _PostgresSubscription(self, run_id, start, self._heartbeat)
+            start = None
+        else:
+            start = state["last_seq"] if last_event_id is None else last_event_id
+        return PostgresSubscription(self.read, self._fanout, run_id, start, self._heartbeat)
 
     async def close(self, run_id: str) -> None:
         """See :meth:`StreamBroker.close`."""
@@ -136,7 +141,7 @@ class PostgresStreamBroker(StreamBroker):
                 (run_id,),
             )
             if await cursor.fetchone() is not None:
-                await conn.execute("SELECT pg_notify(%s, %s)", (STREAM_CHANNEL, f"c {run_id}"))
+                await conn.execute("SELECT pg_notify(%s, %s)", (STREAM_CHANNEL, close_payload(run_id)))
             now = asyncio.get_running_loop().time()
             if self._swept_at is None or now - self._swept_at >= self._sweep_s:
                 self._swept_at = now
@@ -146,9 +151,9 @@ class PostgresStreamBroker(StreamBroker):
         """See :meth:`StreamBroker.wait_closed`."""
         loop_time = asyncio.get_running_loop().time
         deadline = loop_time() + timeout
-        with self._watching(self._closers, run_id) as woken:
+        with self._fanout.awaiting_close(run_id) as inbox:
             while True:
-                woken.clear()
+                inbox.woken.clear()
                 async with self._pool.connection() as conn:
                     cursor = await conn.execute(
                         "SELECT closed FROM sessiongraph_streams WHERE run_id = %s", (run_id,)
@@ -162,7 +167,7 @@ class PostgresStreamBroker(StreamBroker):
                 # Woken by the close; the heartbeat bounds a wait whose notification was lost.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(min(left, self._heartbeat)):
-                        await woken.wait()
+                        await inbox.woken.wait()
 
     async def read(self, run_id: str, after: int) -> tuple[list[StreamEvent], bool]:
         """The next events after ``after``, and whether the stream ended with them (closed and
@@ -174,70 +179,3 @@ class PostgresStreamBroker(StreamBroker):
             return [], True
         events = [StreamEvent(r["seq"], r["event"], bytes(r["data"])) for r in rows if r["seq"] is not None]
         return events, rows[0]["closed"] and len(events) < READ_BATCH
-
-    @contextlib.contextmanager
-    def watching(self, run_id: str) -> Iterator[asyncio.Event]:
-        """An event set whenever ``run_id``'s stream may have changed, while inside."""
-        with self._watching(self._readers, run_id) as woken:
-            yield woken
-
-    @staticmethod
-    @contextlib.contextmanager
-    def _watching(table: dict[str, set[asyncio.Event]], run_id: str) -> Iterator[asyncio.Event]:
-        woken = asyncio.Event()
-        table.setdefault(run_id, set()).add(woken)
-        try:
-            yield woken
-        finally:
-            waiting = table.get(run_id)
-            if waiting is not None:
-                waiting.discard(woken)
-                if not waiting:
-                    del table[run_id]
-
-    def _notified(self, payload: str) -> None:
-        kind, _, run_id = payload.partition(" ")
-        tables = (self._readers, self._closers) if kind == "c" else (self._readers,)
-        for table in tables:
-            for woken in table.get(run_id, ()):
-                woken.set()
-
-    def _wake_all(self) -> None:
-        for table in (self._readers, self._closers):
-            for waiting in table.values():
-                for woken in waiting:
-                    woken.set()
-
-
-class _PostgresSubscription(Subscription):
-    """Reads from a position until the stream ends; woken by the listener, a heartbeat
-    (``None``) after ``heartbeat`` seconds without events (and a read, in case a notification
-    was lost)."""
-
-    def __init__(
-        self, broker: PostgresStreamBroker, run_id: str, position: int | None, heartbeat: float
-    ) -> None:
-        self._broker = broker
-        self._run_id = run_id
-        self._position = position
-        self._heartbeat = heartbeat
-
-    async def __aiter__(self) -> AsyncIterator[StreamEvent | None]:
-        if self._position is None:
-            return
-        with self._broker.watching(self._run_id) as woken:
-            while True:
-                woken.clear()
-                events, ended = await self._broker.read(self._run_id, self._position)
-                for event in events:
-                    self._position = event.seq
-                    yield event
-                if ended:
-                    return
-                if len(events) == READ_BATCH:
-                    continue
-                try:
-                    async with asyncio.timeout(self._heartbeat):
-                        await woken.wait()
-                except TimeoutError:
-                    yield None

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -48,15 +50,21 @@ def connection_kwargs() -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def open_pool(
-    url: str, max_size: int, timeout_s: float = 30.0
+    url: str, max_size: int, timeout_s: float = 30.0, *, unchecked_s: float = 0.0
 ) -> AsyncIterator[AsyncConnectionPool[Any]]:
-    """An open connection pool for ``url``, closed on exit."""
+    """An open connection pool for ``url``, closed on exit.
+
+    A connection is checked (one round trip) when it leaves the pool, unless it came back less
+    than ``unchecked_s`` seconds ago: for many short calls (run coordination) the check would
+    double the round trips, and a connection that just worked rarely broke since."""
+    checks = _Checks(unchecked_s)
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         url,
         min_size=min(2, max_size),
         max_size=max(2, max_size),
         kwargs=connection_kwargs(),
-        check=AsyncConnectionPool.check_connection,
+        check=checks.check,
+        reset=checks.returned if unchecked_s > 0 else None,
         timeout=timeout_s,
         open=False,
     )
@@ -65,6 +73,22 @@ async def open_pool(
         yield pool
     finally:
         await pool.close()
+
+
+class _Checks:
+    """The pool's check on checkout, skipped for connections returned within ``unchecked_s``."""
+
+    def __init__(self, unchecked_s: float) -> None:
+        self._unchecked_s = unchecked_s
+        self._returned: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
+
+    async def returned(self, conn: AsyncConnection[Any]) -> None:
+        self._returned[conn] = time.monotonic()
+
+    async def check(self, conn: AsyncConnection[Any]) -> None:
+        returned = self._returned.get(conn)
+        if returned is None or time.monotonic() - returned > self._unchecked_s:
+            await AsyncConnectionPool.check_connection(conn)
 
 
 async def setup_schema(pool: AsyncConnectionPool[Any]) -> tuple[int, int]:

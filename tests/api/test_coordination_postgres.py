@@ -241,6 +241,23 @@ async def test_notify_wakes_subscribers_and_waiters_on_another_replica(replicas:
         assert [e async for e in items] == []
 
 
+async def test_small_large_and_binary_events_arrive_in_order_across_replicas(replicas: OpenReplica) -> None:
+    """Small events travel in the notification, others are read from the table: in order either way."""
+    publisher = await replicas()
+    reader = await replicas(heartbeat=QUIET_S)
+    sent = [b'"a"', b'"' + b"x" * 20_000 + b'"', '"é ✓"'.encode(), b"\xff\xfe", b'"b"', b"c" * 6_990]
+    await publisher.broker.open("run")
+    items = aiter(await reader.broker.subscribe("run", None))
+    for data in sent:
+        await publisher.broker.publish("run", "values", data)
+    await publisher.broker.close("run")
+    async with asyncio.timeout(DEADLINE_S):
+        received = [e async for e in items]
+    assert [(e.seq, e.event, e.data) for e in received if e is not None] == [
+        (seq, "values", data) for seq, data in enumerate(sent, 1)
+    ]
+
+
 async def test_replay_is_bounded(replicas: OpenReplica) -> None:
     broker = (await replicas(replay=3)).broker
     await broker.open("run")
