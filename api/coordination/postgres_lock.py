@@ -151,6 +151,8 @@ class PostgresThreadLock(ThreadLock):
                 await self._renew()
             except (psycopg.Error, PoolTimeout) as exc:
                 log.warning("could not renew the thread lock leases (PostgreSQL unreachable?): %r", exc)
+            except Exception:  # the leases must go on being renewed whatever happened
+                log.exception("could not renew the thread lock leases")
 
     async def _renew(self) -> None:
         """Renew every lease of this process at once; sweep rows that lapsed a lease ago (a

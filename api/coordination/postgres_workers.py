@@ -94,3 +94,5 @@ class PostgresWorkers(Workers):
                 await conn.execute("DELETE FROM sessiongraph_run_claims WHERE expires_at < clock_timestamp()")
         except (psycopg.Error, PoolTimeout) as exc:
             log.warning("worker heartbeat failed (PostgreSQL unreachable?): %r", exc)
+        except Exception:  # the heartbeats must go on whatever happened
+            log.exception("worker heartbeat failed")
