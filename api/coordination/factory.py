@@ -151,6 +151,9 @@ async def open_postgres_coordination(url: str, settings: Settings) -> AsyncItera
         cancel_bus = PostgresCancelBus(pool, listener)
 
         async def probe() -> None:
+            # Without its listener a replica misses cancels and wake-ups: not ready either.
+            if not listener.connected.is_set():
+                raise ConnectionError("the PostgreSQL LISTEN connection is down; reconnecting")
             async with pool.connection() as conn:
                 await conn.execute("SELECT 1")
 

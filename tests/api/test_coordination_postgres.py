@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 from support.polling import until
-from support.postgres_server import PostgresServer, PostgresUnavailable
+from support.postgres_server import PostgresServer
 
 from sessiongraph.api.coordination.factory import open_postgres_coordination
 from sessiongraph.api.coordination.postgres_cancel import PostgresCancelBus
@@ -313,22 +313,6 @@ async def test_cancel_bus_reaches_every_replica(replicas: OpenReplica) -> None:
 
 
 # --- Postgres restarts -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresServer]:
-    """A PostgreSQL server of this test alone, so that it can be restarted."""
-    server = PostgresServer()
-    try:
-        server.start()
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI", "").lower() in {"true", "1", "yes"}:
-            pytest.fail(f"PostgreSQL test server unavailable: {exc}", pytrace=False)
-        pytest.skip(f"PostgreSQL test server unavailable: {exc}")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_listener_reconnects_after_postgres_restarts(
