@@ -1,7 +1,8 @@
 """The FastAPI application: ``create_app(settings)``.
 
 The lifespan opens the sessions (backend + compiled graph) once, builds the run manager and its
-coordination parts (in-process, or shared by replicas through Redis: :mod:`.coordination`),
+coordination parts (in-process, or shared by replicas through Redis or PostgreSQL:
+:mod:`.coordination`),
 recovers the runs a dead process left behind (:mod:`.run_recovery`, then in the background) and
 starts the TTL sweeper (any thread may get a TTL over the API; on Redis
 keys expire natively and no sweeper runs). On shutdown it stops the sweeper and interrupts the

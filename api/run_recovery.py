@@ -3,7 +3,7 @@
 A process killed mid-run (``kill -9``, an OOM, a lost host) leaves its run records active and
 its threads ``busy``. At start-up and then every ``interval_s`` seconds, :class:`RunRecovery`
 looks at every active run: one whose worker is dead (in one process: any other process; on
-Redis: a replica whose lease lapsed) is reclaimed once (a claim in the store keeps two
+Redis or PostgreSQL: a replica whose lease lapsed) is reclaimed once (a claim in the store keeps two
 replicas from doing it twice). Holding the thread's lock, the turn is finished by the session
 lifecycle (``Sessions.abandon_turn``): a run that had started is rolled back to the checkpoint
 it started from and its thread marked ``error``; one that never started leaves the thread as its

@@ -2,9 +2,9 @@
 
 Without API keys the server has no authentication, so it refuses any address but loopback.
 Several workers (``--workers N``) serve the same sessions like replicas do: they need a backend
-that several processes share (``redis://``, ``postgresql://``) and Redis for the coordination of
-runs (locks, run records, streams, cancels): the checkpoint URL itself when it is ``redis://``,
-else ``SESSIONGRAPH_COORDINATION_URL``.
+that several processes share (``redis://``, ``postgresql://``), which coordinates their runs
+(locks, run records, streams, cancels) too, unless ``SESSIONGRAPH_COORDINATION_URL`` names
+another Redis or PostgreSQL (``memory://`` there keeps coordination in one process: refused).
 
 With one worker, SIGTERM drains before uvicorn stops: the server keeps answering (new runs get 503 with
 ``Retry-After``, ``/ready`` says it is shutting down), queued runs fail at once, running ones
@@ -89,10 +89,12 @@ def check_workers(settings: Settings, workers: int) -> None:
             f"{settings.checkpoint_url} lives in one process; use redis://host:port/db or "
             "postgresql://user@host/db as the checkpoint URL, or run one worker."
         )
-    if coordination_url(settings) is None:
+    # A shared backend offers itself for coordination (Backend.coordination_url).
+    if coordination_url(settings, settings.checkpoint_url) is None:
         raise UnsharedWorkers(
-            f"--workers {workers} needs Redis to coordinate runs across the workers; set "
-            "SESSIONGRAPH_COORDINATION_URL=redis://host:port/db, or run one worker."
+            f"--workers {workers} needs the runs coordinated across the workers, and "
+            f"SESSIONGRAPH_COORDINATION_URL={settings.coordination_url} keeps them in one process; "
+            "unset it (the checkpoint URL's store coordinates them), or run one worker."
         )
 
 

@@ -4,7 +4,8 @@
 against: a keyed collection of JSON-serialisable dicts with an atomic insert-if-absent (which
 also serves as a claim between replicas). Each backend gives its own tables through
 :meth:`Backend.documents`; the default here keeps them in the backend's LangGraph store under a
-reserved namespace, so a new backend (Postgres) works before it has native tables.
+reserved namespace, so a new backend works before it has native tables (SQLite, Redis and
+PostgreSQL have theirs).
 """
 
 from __future__ import annotations

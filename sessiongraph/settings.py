@@ -114,8 +114,8 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "Where API replicas coordinate runs (thread lock, run records, streams, cancels): "
-            "redis://host:port/db, or memory:// for one process. Empty: the checkpoint URL when it "
-            "is redis://, else memory://."
+            "redis://host:port/db, postgresql://user:password@host:port/db, or memory:// for one "
+            "process. Empty: the checkpoint URL when it is redis:// or postgresql://, else memory://."
         ),
     )
 
@@ -198,7 +198,8 @@ class Settings(BaseSettings):
         gt=0,
         description=(
             "How long a dead server process's runs stay theirs: replicas renew leases this long "
-            "(Redis), and crash recovery sweeps this often."
+            "(Redis or PostgreSQL coordination: worker and thread lock leases), and crash recovery "
+            "sweeps this often."
         ),
     )
     stream_buffer_events: int = Field(
@@ -329,9 +330,11 @@ class Settings(BaseSettings):
     @field_validator("coordination_url")
     @classmethod
     def _coordination_scheme(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("memory://", "redis://", "rediss://")):
+        schemes = ("memory://", "redis://", "rediss://", "postgresql://", "postgres://")
+        if value is not None and not value.startswith(schemes):
             raise ValueError(
-                f"coordination_url {value!r} has an unknown scheme; use redis://host:port/db or memory://"
+                f"coordination_url {value!r} has an unknown scheme; use redis://host:port/db, "
+                "postgresql://user:password@host:port/db or memory://"
             )
         return value or None
 

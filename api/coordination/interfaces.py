@@ -9,8 +9,10 @@
 
 In-process implementations are in :mod:`.memory`; the Redis ones (a FIFO lock with leases, run
 records in :mod:`sessiongraph.checkpoints.redis.runs`, Redis Streams, replica leases) in
-:mod:`.redis_lock`, :mod:`.redis_streams` and :mod:`.redis_workers`, so
-that a second replica sees a thread as busy and can serve a join.
+:mod:`.redis_lock`, :mod:`.redis_streams` and :mod:`.redis_workers`; the PostgreSQL ones (row
+leases, run records in :mod:`sessiongraph.checkpoints.postgres.runs`, an event table fanned out
+by ``NOTIFY``, replica leases) in :mod:`.postgres_lock`, :mod:`.postgres_streams` and
+:mod:`.postgres_workers`, so that a second replica sees a thread as busy and can serve a join.
 """
 
 from __future__ import annotations

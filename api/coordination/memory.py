@@ -1,7 +1,7 @@
 """In-process run coordination: a FIFO lock per thread, per-run bounded queues, one worker.
 
 Enough for one server process (memory and SQLite backends); several replicas need the Redis
-implementations. Run records are the backend's (:attr:`Backend.runs`).
+or PostgreSQL implementations. Run records are the backend's (:attr:`Backend.runs`).
 
 A subscriber that reads more slowly than the run produces (a slow SSE client: the socket's
 back-pressure stops the reader) gets at most ``queue`` events buffered; past that it is dropped

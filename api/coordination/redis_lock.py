@@ -138,6 +138,10 @@ class RedisThreadLock(ThreadLock):
             renewal.cancel()
             await asyncio.shield(self._leave(keys, args, renewal))
 
+    async def queue_length(self, thread_id: str) -> int:
+        """How many runs hold or wait for ``thread_id`` (in every process)."""
+        return int(await self._client.llen(lock_prefix(thread_id) + "q"))
+
     async def _leave(self, keys: list[str], args: list[Any], renewal: asyncio.Task[None]) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await renewal

@@ -1,4 +1,5 @@
-"""``postgresql://user@host:port/db``: sessions in PostgreSQL, shared by API replicas and workers."""
+"""``postgresql://user@host:port/db``: sessions in PostgreSQL, shared by API replicas and workers
+(which coordinate their runs through the same database: see :mod:`.schema`, version 4)."""
 
 from sessiongraph.checkpoints.postgres.backend import PostgresBackend
 

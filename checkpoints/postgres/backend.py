@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,7 +29,9 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from sessiongraph.checkpoints.base import Backend, BackendOptions
+from sessiongraph.checkpoints.documents import DocumentTable
 from sessiongraph.checkpoints.postgres import schema
+from sessiongraph.checkpoints.postgres.documents import PostgresDocumentTable
 from sessiongraph.checkpoints.postgres.registry import PostgresThreadRegistry
 from sessiongraph.checkpoints.postgres.runs import PostgresRunRegistry
 from sessiongraph.checkpoints.postgres.saver import PooledPostgresSaver
@@ -46,15 +50,21 @@ def connection_kwargs() -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def open_pool(
-    url: str, max_size: int, timeout_s: float = 30.0
+    url: str, max_size: int, timeout_s: float = 30.0, *, unchecked_s: float = 0.0
 ) -> AsyncIterator[AsyncConnectionPool[Any]]:
-    """An open connection pool for ``url``, closed on exit."""
+    """An open connection pool for ``url``, closed on exit.
+
+    A connection is checked (one round trip) when it leaves the pool, unless it came back less
+    than ``unchecked_s`` seconds ago: for many short calls (run coordination) the check would
+    double the round trips, and a connection that just worked rarely broke since."""
+    checks = _Checks(unchecked_s)
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         url,
         min_size=min(2, max_size),
         max_size=max(2, max_size),
         kwargs=connection_kwargs(),
-        check=AsyncConnectionPool.check_connection,
+        check=checks.check,
+        reset=checks.returned if unchecked_s > 0 else None,
         timeout=timeout_s,
         open=False,
     )
@@ -65,21 +75,52 @@ async def open_pool(
         await pool.close()
 
 
+class _Checks:
+    """The pool's check on checkout, skipped for connections returned within ``unchecked_s``."""
+
+    def __init__(self, unchecked_s: float) -> None:
+        self._unchecked_s = unchecked_s
+        self._returned: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
+
+    async def returned(self, conn: AsyncConnection[Any]) -> None:
+        self._returned[conn] = time.monotonic()
+
+    async def check(self, conn: AsyncConnection[Any]) -> None:
+        returned = self._returned.get(conn)
+        if returned is None or time.monotonic() - returned > self._unchecked_s:
+            await AsyncConnectionPool.check_connection(conn)
+
+
 async def setup_schema(pool: AsyncConnectionPool[Any]) -> tuple[int, int]:
     """Create or upgrade every table (saver, store, registry) once across processes; returns the
     registry schema version ``(before, after)``."""
+    async with pool.connection() as conn, _setting_up(conn):
+        await PooledPostgresSaver(pool).setup()
+        await AsyncPostgresStore(pool).setup()
+        return await schema.migrate(conn)
+
+
+async def setup_own_tables(pool: AsyncConnectionPool[Any]) -> None:
+    """Create or upgrade this package's tables only (not the saver's or the store's), once across
+    processes: what a database used for run coordination alone needs. Cheap when up to date."""
     async with pool.connection() as conn:
-        # Session-level: the saver and store set up over other pool connections meanwhile. Polled
-        # with try-lock, never waited for in a statement: a waiting statement holds a snapshot, and
-        # the saver's CREATE INDEX CONCURRENTLY would wait for that snapshot forever.
-        while not await _try_lock(conn, schema.SETUP_LOCK):
-            await asyncio.sleep(SETUP_POLL_S)
-        try:
-            await PooledPostgresSaver(pool).setup()
-            await AsyncPostgresStore(pool).setup()
-            return await schema.migrate(conn)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock(%s)", (schema.SETUP_LOCK,))
+        if await schema.schema_version(conn) == schema.SCHEMA_VERSION:
+            return
+        async with _setting_up(conn):
+            await schema.migrate(conn)
+
+
+@contextlib.asynccontextmanager
+async def _setting_up(conn: AsyncConnection[Any]) -> AsyncIterator[None]:
+    # Session-level: the saver and store set up over other pool connections meanwhile. Polled
+    # with try-lock, never waited for in a statement: a waiting statement holds a snapshot, and
+    # the saver's CREATE INDEX CONCURRENTLY would wait for that snapshot forever.
+    while not await _try_lock(conn, schema.SETUP_LOCK):
+        await asyncio.sleep(SETUP_POLL_S)
+    try:
+        yield
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(%s)", (schema.SETUP_LOCK,))
 
 
 async def _try_lock(conn: AsyncConnection[Any], key: int) -> bool:
@@ -121,6 +162,17 @@ class PostgresBackend(Backend):
                 # lacks; memory recall then falls back to recency (said at start-up).
                 backend.index_unavailable = "the PostgreSQL store is opened without pgvector"
             yield backend
+
+    @property
+    def coordination_url(self) -> str | None:
+        """The same database: replicas that share the sessions coordinate their runs there too
+        (row leases and ``LISTEN``/``NOTIFY``), unless ``SESSIONGRAPH_COORDINATION_URL`` says
+        otherwise."""
+        return self.url
+
+    def documents(self, kind: str) -> DocumentTable:
+        """See :meth:`Backend.documents`: ``sessiongraph_documents``, shared by the replicas."""
+        return PostgresDocumentTable(self.pool, kind)
 
     async def migrate(self) -> str:
         """See :meth:`Backend.migrate`."""

@@ -1,10 +1,12 @@
-"""Two API replicas coordinating through one Redis, their sessions in that Redis or in Postgres:
-a thread runs once at a time across them, and either replica can see, join, cancel and queue
-behind a run executing on the other."""
+"""Two API replicas sharing sessions and coordinating runs: sessions and coordination in one
+Redis, sessions in Postgres coordinated through Redis, or both in Postgres alone. A thread runs
+once at a time across them, and either replica can see, join, cancel and queue behind a run
+executing on the other."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -17,7 +19,18 @@ from langgraph_sdk.errors import ConflictError
 from support.messages import contents, say
 from support.polling import until
 
-from sessiongraph.api.coordination.redis_lock import lock_prefix
+from sessiongraph.api.coordination.factory import coordination_url
+from sessiongraph.api.coordination.postgres_listener import PostgresListener
+from sessiongraph.api.coordination.postgres_lock import PostgresThreadLock
+from sessiongraph.api.coordination.redis_lock import RedisThreadLock
+from sessiongraph.checkpoints.postgres.backend import open_pool
+
+SETUPS = {
+    # sessions -> coordination
+    "redis": ("redis_flushed_url", "redis_flushed_url"),
+    "postgres+redis": ("postgres_clean_url", "redis_flushed_url"),
+    "postgres": ("postgres_clean_url", None),  # the backend coordinates: Postgres alone
+}
 
 
 @dataclass
@@ -28,16 +41,16 @@ class Replica:
     sdk: LangGraphClient
 
 
-@pytest.fixture(params=["redis", "postgres"])
+@pytest.fixture(params=list(SETUPS))
 def servers(
-    request: pytest.FixtureRequest, make_server: Callable[..., LiveServer], redis_flushed_url: str
+    request: pytest.FixtureRequest, make_server: Callable[..., LiveServer]
 ) -> tuple[LiveServer, LiveServer]:
-    """Two live servers coordinating through one (flushed) Redis; sessions in it or in Postgres."""
-    url = redis_flushed_url if request.param == "redis" else request.getfixturevalue("postgres_clean_url")
-    return (
-        make_server(url, coordination_url=redis_flushed_url),
-        make_server(url, coordination_url=redis_flushed_url),
-    )
+    """Two live servers on one (emptied) store of sessions, coordinating through one (emptied)
+    Redis, or through the Postgres of their sessions."""
+    sessions, coordination = SETUPS[request.param]
+    url = request.getfixturevalue(sessions)
+    shared = request.getfixturevalue(coordination) if coordination else None
+    return make_server(url, coordination_url=shared), make_server(url, coordination_url=shared)
 
 
 @pytest.fixture
@@ -54,17 +67,25 @@ async def block_on(replica: Replica, tid: str, **kwargs: object) -> dict:
     return await block_run(replica.sdk, replica.server, tid, **kwargs)
 
 
-async def queue_length(redis_url: str, tid: str, wanted: int) -> None:
-    """Poll (bounded) until ``wanted`` runs hold or wait for the thread's lock."""
-    client = aioredis.Redis.from_url(redis_url)
+async def queue_length(server: LiveServer, tid: str, wanted: int) -> None:
+    """Poll (bounded) until ``wanted`` runs hold or wait for the thread's lock, read through a
+    lock of the kind the servers use."""
+    settings = server.settings
+    url = coordination_url(settings, settings.checkpoint_url)
+    assert url is not None
+    async with contextlib.AsyncExitStack() as stack:
+        if url.startswith("redis"):
+            client = aioredis.Redis.from_url(url)
+            stack.push_async_callback(client.aclose)
+            lock: RedisThreadLock | PostgresThreadLock = RedisThreadLock(client)
+        else:
+            pool = await stack.enter_async_context(open_pool(url, 2))
+            lock = PostgresThreadLock(pool, PostgresListener(url))
 
-    async def reached() -> bool:
-        return await client.llen(lock_prefix(tid) + "q") == wanted
+        async def reached() -> bool:
+            return await lock.queue_length(tid) == wanted
 
-    try:
         await until(reached, f"the lock queue of {tid} to reach {wanted}")
-    finally:
-        await client.aclose()
 
 
 async def test_reject_on_b_while_a_runs(pair: tuple[Replica, Replica]) -> None:
@@ -127,14 +148,12 @@ async def test_interrupt_strategy_on_b_stops_the_run_on_a(pair: tuple[Replica, R
     assert (await a.sdk.runs.get(tid, run["run_id"]))["status"] == "interrupted"
 
 
-async def test_enqueue_on_b_runs_after_a_in_arrival_order(
-    pair: tuple[Replica, Replica], redis_flushed_url: str
-) -> None:
+async def test_enqueue_on_b_runs_after_a_in_arrival_order(pair: tuple[Replica, Replica]) -> None:
     a, b = pair
     tid = (await a.sdk.threads.create())["thread_id"]
     first = await block_on(a, tid)
     second = await b.sdk.runs.create(tid, AGENT, input=say("My name is Zed"), multitask_strategy="enqueue")
-    await queue_length(redis_flushed_url, tid, 2)
+    await queue_length(b.server, tid, 2)
     third = await a.sdk.runs.create(tid, AGENT, input=say("What is my name?"), multitask_strategy="enqueue")
     assert (await a.sdk.runs.get(tid, second["run_id"]))["status"] == "pending"
     a.server.model.release()

@@ -1,4 +1,5 @@
-"""What only the Postgres backend does: schema setup once across processes, with versions, and
+"""What only the Postgres backend does: schema setup once across processes, with versions (and an
+upgrade that moves documents out of the store), and
 pruning that leaves only the blobs the kept checkpoints reference (and vacuums after a large one),
 the kept thread count."""
 
@@ -14,6 +15,7 @@ from support.polling import until
 
 from sessiongraph import Sessions
 from sessiongraph.checkpoints import ThreadQuery, open_backend
+from sessiongraph.checkpoints.documents import StoreDocumentTable
 from sessiongraph.checkpoints.postgres import backend as postgres_backend
 from sessiongraph.checkpoints.postgres.schema import SCHEMA_VERSION
 from sessiongraph.settings import Settings
@@ -41,6 +43,28 @@ async def test_several_processes_set_a_new_database_up_at_once(postgres_url: str
         threads = conn.execute("SELECT COUNT(*) FROM sessiongraph_threads").fetchone()
     assert versions == list(range(1, SCHEMA_VERSION + 1))
     assert threads == (4,)
+
+
+async def test_upgrading_to_version_5_moves_documents_out_of_the_store(postgres_url: str) -> None:
+    """A database set up by a release before version 5 kept assistants and crons in the LangGraph
+    store: the upgrade moves them to the document table, where inserts are claims across processes."""
+    url = new_database(postgres_url)
+    async with open_backend(url) as backend:
+        with psycopg.connect(url, autocommit=True) as conn:  # back to version 4, as an older release left it
+            conn.execute("DROP TABLE sessiongraph_documents")
+            conn.execute("DELETE FROM sessiongraph_schema WHERE version = 5")
+        older = StoreDocumentTable(backend.store, "assistants")
+        await older.put("a1", {"assistant": {"name": "one"}, "versions": [1]})
+        await StoreDocumentTable(backend.store, "cron_ticks").put("c1:300", {"at": 300.0})
+
+        assert "migrated from version 4" in await backend.migrate()
+
+        assert await backend.documents("assistants").get("a1") == {
+            "assistant": {"name": "one"},
+            "versions": [1],
+        }
+        assert not await backend.documents("cron_ticks").insert_if_absent("c1:300", {"at": 301.0})
+        assert await older.all() == []
 
 
 async def test_pruning_deletes_the_blobs_no_kept_checkpoint_references(postgres_clean_url: str) -> None:

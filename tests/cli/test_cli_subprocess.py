@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from langgraph_sdk import get_client
+from support.messages import contents, say
 from support.openai_stub import OpenAIStubServer
 from support.server_process import HOST, free_port, serving
 from typer.testing import CliRunner
@@ -19,6 +20,8 @@ from sessiongraph.cli import app
 from sessiongraph.sessions import Sessions
 from sessiongraph.settings import get_settings
 
+MAX_TURNS_TO_MEET_BOTH_WORKERS = 40
+"""Turns sent on new connections until one lands on the other worker (the kernel picks)."""
 SESSIONGRAPH_BIN = Path(sys.executable).parent / "sessiongraph"
 """The console script installed next to the test interpreter (the venv's ``sessiongraph``)."""
 
@@ -137,11 +140,58 @@ def test_serve_refuses_workers_on_a_single_process_backend(sqlite_url: str) -> N
     assert "--workers 2 needs sessions that several processes share" in result.stderr
 
 
-def test_serve_refuses_workers_on_postgres_without_redis_coordination(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("SESSIONGRAPH_COORDINATION_URL", raising=False)
+async def test_serve_with_two_workers_on_postgres_alone(tmp_path: Path, postgres_clean_url: str) -> None:
+    """``serve --workers 2`` with sessions and coordination in Postgres (no Redis): turns on one
+    thread land on both workers, each sees the others' turns, and runs sent to both at once take
+    their turns one after the other."""
+    port = free_port()
+    base = f"http://{HOST}:{port}"
+    argv = [str(SESSIONGRAPH_BIN), "--checkpoint-url", postgres_clean_url, "--model", "offline", "serve"]
+    env = {k: v for k, v in os.environ.items() if k != "SESSIONGRAPH_COORDINATION_URL"}
+    env["SESSIONGRAPH_API_KEYS"] = "{}"
+    log = tmp_path / "serve.log"
+
+    async def turn(thread_id: str, text: str) -> str:
+        # A client of its own per turn: a new connection, which either worker may accept.
+        async with get_client(url=base) as client:
+            run = await client.runs.create(thread_id, "agent", input=say(text))
+            await client.runs.join(thread_id, run["run_id"])
+            return str(run["run_id"])
+
+    with serving(
+        [*argv, "--port", str(port), "--workers", "2"], url=base, log=log, boot_timeout_s=90, env=env
+    ):
+        async with Sessions.open(postgres_clean_url) as sessions, get_client(url=base) as client:
+            thread_id = (await client.threads.create())["thread_id"]
+            first = await sessions.runs.get(await turn(thread_id, "My name is Ada"))
+            assert first is not None
+            workers = {first.worker}
+            for _ in range(MAX_TURNS_TO_MEET_BOTH_WORKERS):
+                run = await sessions.runs.get(await turn(thread_id, "What is my name?"))
+                assert run is not None and run.status == "success"
+                workers.add(run.worker)
+                if len(workers) == 2:
+                    break
+            assert len(workers) == 2, "every turn landed on one worker"
+            state = await client.threads.get_state(thread_id)
+            assert contents(state["values"])[-1] == "Your name is Ada."
+            # Runs sent to both workers at once queue on the thread's lock, across processes.
+            together = await asyncio.gather(*(turn(thread_id, f"what is {n}*7?") for n in range(2, 6)))
+            finished = [await sessions.runs.get(run_id) for run_id in together]
+            assert {r.status for r in finished if r is not None} == {"success"}
+            answers = contents((await client.threads.get_state(thread_id))["values"])
+            for n in range(2, 6):  # each turn once, its question answered, none lost or doubled
+                assert sum(f"{n}*7 = {n * 7}" in answer for answer in answers) == 1
+    assert "Traceback" not in log.read_text()
+
+
+def test_serve_refuses_workers_with_in_process_coordination(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SESSIONGRAPH_COORDINATION_URL", "memory://")
     url = "postgresql://nobody@127.0.0.1:1/sessions"  # never connected to: refused before
-    result = CliRunner().invoke(app, ["--checkpoint-url", url, "serve", "--workers", "3"])
+    get_settings.cache_clear()  # the process settings are read once: read them with this variable
+    try:
+        result = CliRunner().invoke(app, ["--checkpoint-url", url, "serve", "--workers", "3"])
+    finally:
+        get_settings.cache_clear()
     assert result.exit_code == 2
-    assert "SESSIONGRAPH_COORDINATION_URL=redis://" in result.stderr
+    assert "SESSIONGRAPH_COORDINATION_URL=memory:// keeps them in one process" in result.stderr

@@ -114,6 +114,18 @@ class PostgresServer:
         self.stop()
         raise PostgresUnavailable(f"pg_ctl start failed:\n{error}")
 
+    def restart(self) -> None:
+        """Restart the server on the same port (``pg_ctl restart -m fast``: every connection is
+        cut, as when an operator restarts Postgres)."""
+        if self._dir is None or self.port is None:
+            raise RuntimeError("PostgresServer is not running")
+        done = self._run(
+            str(self.bin_dir / "pg_ctl"), "-w", "-t", str(STARTUP_TIMEOUT_S), "-D", str(self._dir / "data"),
+            "-l", str(self._dir / "server.log"), "-m", "fast", "restart",
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise PostgresUnavailable(f"pg_ctl restart failed:\n{done.stdout}{done.stderr}{self._log_tail()}")
+
     def _log_tail(self) -> str:
         try:
             return (self._dir / "server.log").read_text(errors="replace")[-3000:] if self._dir else ""
