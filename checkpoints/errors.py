@@ -1,8 +1,10 @@
 """Failures of the store itself (not of a caller's request), recognised from the client
 libraries' exceptions so that callers can answer them honestly.
 
-- :class:`StoreUnavailable`: the store cannot be reached (Redis down, timed out); retry later.
-- :class:`StorageFull`: the store refuses writes for lack of space (SQLite ``SQLITE_FULL``).
+- :class:`StoreUnavailable`: the store cannot be reached (Redis or PostgreSQL down, timed out,
+  no pooled connection in time); retry later.
+- :class:`StorageFull`: the store refuses writes for lack of space (SQLite ``SQLITE_FULL``,
+  PostgreSQL ``disk_full``).
 
 :func:`store_error` maps an exception raised anywhere below (the saver, a registry, a Redis
 script) to one of these, or ``None`` when it is something else.
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import psycopg
+from psycopg_pool import PoolTimeout
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -44,6 +48,8 @@ STORE_EXCEPTIONS: tuple[type[Exception], ...] = (
     RedisConnectionError,
     RedisTimeoutError,
     sqlite3.DatabaseError,
+    psycopg.OperationalError,
+    PoolTimeout,
 )
 """The client libraries' exceptions :func:`store_error` may recognise (for exception handlers)."""
 
@@ -58,6 +64,11 @@ def store_error(exc: BaseException) -> StoreError | None:
             return current
         if isinstance(current, RedisConnectionError | RedisTimeoutError):
             return StoreUnavailable("Redis", current)
+        if isinstance(current, psycopg.errors.DiskFull):
+            return StorageFull("PostgreSQL")
+        if isinstance(current, psycopg.OperationalError | PoolTimeout):
+            # Connection lost or refused, server shutting down, no pooled connection in time.
+            return StoreUnavailable("PostgreSQL", current)
         if isinstance(current, sqlite3.DatabaseError) and (
             getattr(current, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(current)
         ):

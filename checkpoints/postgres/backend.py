@@ -50,9 +50,18 @@ def connection_kwargs() -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def open_pool(
-    url: str, max_size: int, timeout_s: float = 30.0, *, unchecked_s: float = 0.0
+    url: str,
+    max_size: int,
+    timeout_s: float = 10.0,
+    *,
+    unchecked_s: float = 0.0,
+    open_timeout_s: float = 30.0,
 ) -> AsyncIterator[AsyncConnectionPool[Any]]:
     """An open connection pool for ``url``, closed on exit.
+
+    Opening waits up to ``open_timeout_s`` for the server; afterwards a caller waits up to
+    ``timeout_s`` for a connection (then ``PoolTimeout``, which callers answer as "store
+    unavailable": while PostgreSQL is down, requests fail in seconds rather than hang).
 
     A connection is checked (one round trip) when it leaves the pool, unless it came back less
     than ``unchecked_s`` seconds ago: for many short calls (run coordination) the check would
@@ -68,7 +77,7 @@ async def open_pool(
         timeout=timeout_s,
         open=False,
     )
-    await pool.open(wait=True, timeout=timeout_s)
+    await pool.open(wait=True, timeout=open_timeout_s)
     try:
         yield pool
     finally:

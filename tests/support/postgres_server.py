@@ -100,10 +100,7 @@ class PostgresServer:
         error = ""
         for _ in range(attempts):
             self.port = free_port()
-            options = (
-                f"-p {self.port} -k {self._dir} -c listen_addresses={HOST} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-            )
+            options = self._options()
             started = self._run(
                 str(self.bin_dir / "pg_ctl"), "-w", "-t", str(STARTUP_TIMEOUT_S), "-D", str(data),
                 "-l", str(self._dir / "server.log"), "-o", options, "start",
@@ -113,6 +110,13 @@ class PostgresServer:
             error = started.stdout + started.stderr + self._log_tail()
         self.stop()
         raise PostgresUnavailable(f"pg_ctl start failed:\n{error}")
+
+    def _options(self) -> str:
+        """The server's options (``pg_ctl -o``): this port and socket directory, no fsync."""
+        return (
+            f"-p {self.port} -k {self._dir} -c listen_addresses={HOST} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        )
 
     def restart(self) -> None:
         """Restart the server on the same port (``pg_ctl restart -m fast``: every connection is
@@ -125,6 +129,27 @@ class PostgresServer:
         )  # fmt: skip
         if done.returncode != 0:
             raise PostgresUnavailable(f"pg_ctl restart failed:\n{done.stdout}{done.stderr}{self._log_tail()}")
+
+    def halt(self) -> None:
+        """Stop the server but keep its data and port, as in an outage (``resume`` brings it back)."""
+        if self._dir is None:
+            raise RuntimeError("PostgresServer is not running")
+        data = str(self._dir / "data")
+        done = self._run(str(self.bin_dir / "pg_ctl"), "-w", "-D", data, "-m", "fast", "stop")
+        if done.returncode != 0:
+            raise PostgresUnavailable(f"pg_ctl stop failed:\n{done.stdout}{done.stderr}")
+
+    def resume(self) -> None:
+        """Start a halted server again on the same port."""
+        if self._dir is None or self.port is None:
+            raise RuntimeError("PostgresServer is not running")
+        options = self._options()
+        done = self._run(
+            str(self.bin_dir / "pg_ctl"), "-w", "-t", str(STARTUP_TIMEOUT_S), "-D", str(self._dir / "data"),
+            "-l", str(self._dir / "server.log"), "-o", options, "start",
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise PostgresUnavailable(f"pg_ctl start failed:\n{done.stdout}{done.stderr}{self._log_tail()}")
 
     def _log_tail(self) -> str:
         try:
