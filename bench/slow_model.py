@@ -10,8 +10,9 @@ errors, and model calls per turn (counted by the stub), each the median of ``--r
 Targets of issue 10 at C=200, 500 ms: >= 90 % of ideal, p50 within 100 ms of 2 x latency, no
 errors.
 
-It also prints the CPU milliseconds each chat turn cost the server (with its workers), the stub
-and the clients (this process), and the throughput the machine's cores allow at that cost: the
+It also prints the CPU milliseconds each chat turn cost the server (with its workers), the
+store's server (Redis or PostgreSQL, when the bench starts one), the stub and the clients (this
+process), and the throughput the machine's cores allow at that cost: the
 clients and the stub share the cores with the server, so on a small machine that ceiling, not
 the model's latency, bounds what any server can reach.
 
@@ -210,10 +211,17 @@ def calls_so_far(stub_url: str) -> int:
 
 
 def measure(
-    name: str, argv: list[str], env: dict[str, str], stub: tuple[str, int], args: Any, tmp: Path
+    name: str,
+    argv: list[str],
+    env: dict[str, str],
+    stub: tuple[str, int],
+    args: Any,
+    tmp: Path,
+    store_pid: int | None = None,
 ) -> dict:
     """Median figures of ``--repeats`` runs against one server: throughput, latency, errors,
-    model calls per turn, and CPU milliseconds per turn of the server, the stub and the clients."""
+    model calls per turn, and CPU milliseconds per turn of the server, the stub, the clients and
+    the store's server (Redis or PostgreSQL, when the bench started one)."""
     stub_url, stub_pid = stub
     port = free_port()
     url = f"http://{HOST}:{port}"
@@ -224,11 +232,17 @@ def measure(
         asyncio.run(drive(url, min(args.clients, 4), 1, args.durability))  # warm-up
         for _ in range(args.repeats):
             before = calls_so_far(stub_url)
-            cpu = [cpu_seconds(server.pid), cpu_seconds(stub_pid), own_cpu_seconds()]
+
+            def sample() -> list[float]:
+                store = cpu_seconds(store_pid) if store_pid else 0.0
+                return [cpu_seconds(server.pid), cpu_seconds(stub_pid), own_cpu_seconds(), store]
+
+            cpu = sample()
             figures = asyncio.run(drive(url, args.clients, args.turns, args.durability))
-            after = [cpu_seconds(server.pid), cpu_seconds(stub_pid), own_cpu_seconds()]
+            after = sample()
             figures["calls_per_turn"] = (calls_so_far(stub_url) - before) / turns
-            for key, start, end in zip(("server_cpu", "stub_cpu", "client_cpu"), cpu, after, strict=True):
+            keys = ("server_cpu", "stub_cpu", "client_cpu", "store_cpu")
+            for key, start, end in zip(keys, cpu, after, strict=True):
                 figures[key] = (end - start) * 1000 / turns
             runs.append(figures)
     if any(run["errors"] for run in runs):
@@ -272,13 +286,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as raw_tmp, contextlib.ExitStack() as stack:
         tmp = Path(raw_tmp)
         backend = args.backend or ("sqlite" if args.workers == 1 else "redis")
-        checkpoint_url = args.checkpoint_url or backend_url(backend, tmp, stack)
+        store_pid = None
+        if args.checkpoint_url:
+            checkpoint_url = args.checkpoint_url
+        else:
+            checkpoint_url, store_pid = backend_url(backend, tmp, stack)
         with stub_process(latency, tmp / "stub.log") as stub:
             env = env_for(stub[0], checkpoint_url)
             sessiongraph = [str(Path(sys.executable).with_name("sessiongraph")), "serve"]
             name = f"sessiongraph {backend}" + (f" x{args.workers}" if args.workers > 1 else "")
             sessiongraph += ["--workers", str(args.workers)]
-            rows[name] = measure("sessiongraph", sessiongraph, env, stub, args, tmp)
+            rows[name] = measure("sessiongraph", sessiongraph, env, stub, args, tmp, store_pid)
             if not args.skip_dev:
                 config = tmp / "langgraph.json"
                 config.write_text(
@@ -295,17 +313,20 @@ def main() -> None:
     print_table(args, ideal, rows)
 
 
-def backend_url(kind: str, tmp: Path, stack: contextlib.ExitStack) -> str:
-    """A fresh backend of ``kind`` for the run (servers from the test harness, stopped at exit)."""
+def backend_url(kind: str, tmp: Path, stack: contextlib.ExitStack) -> tuple[str, int | None]:
+    """A fresh backend of ``kind`` for the run (servers from the test harness, stopped at exit),
+    and its server's process id."""
     if kind == "redis":
         from support.redis_server import RedisServer
 
-        return stack.enter_context(RedisServer()).url
+        redis = stack.enter_context(RedisServer())
+        return redis.url, redis.pid
     if kind == "postgres":
         from support.postgres_server import PostgresServer
 
-        return stack.enter_context(PostgresServer()).url
-    return f"sqlite:///{tmp}/sessions.db"
+        postgres = stack.enter_context(PostgresServer())
+        return postgres.url, postgres.pid
+    return f"sqlite:///{tmp}/sessions.db", None
 
 
 def print_table(args: Any, ideal: float, rows: dict[str, dict]) -> None:
@@ -318,16 +339,17 @@ def print_table(args: Any, ideal: float, rows: dict[str, dict]) -> None:
     )
     header = (
         "server", "turns/s", "of ideal", "p50 ms", "p95 ms", "errors", "calls/turn",
-        "CPU ms/turn: server", "stub", "clients", f"CPU ceiling ({cores} cores)",
+        "CPU ms/turn: server", "store", "stub", "clients", f"CPU ceiling ({cores} cores)",
     )  # fmt: skip
-    print("{:<24} {:>8} {:>9} {:>8} {:>8} {:>7} {:>10} {:>20} {:>6} {:>8} {:>22}".format(*header))
+    print("{:<24} {:>8} {:>9} {:>8} {:>8} {:>7} {:>10} {:>20} {:>6} {:>6} {:>8} {:>22}".format(*header))
     for name, row in rows.items():
-        total = row["server_cpu"] + row["stub_cpu"] + row["client_cpu"]
+        total = row["server_cpu"] + row["store_cpu"] + row["stub_cpu"] + row["client_cpu"]
         ceiling = cores * 1000 / total if total else float("inf")
         print(
             f"{name:<24} {row['throughput']:>8.1f} {row['throughput'] / ideal:>9.0%} "
             f"{row['p50'] * 1000:>8.0f} {row['p95'] * 1000:>8.0f} {row['errors']:>7.0f} "
-            f"{row['calls_per_turn']:>10.2f} {row['server_cpu']:>20.1f} {row['stub_cpu']:>6.1f} "
+            f"{row['calls_per_turn']:>10.2f} {row['server_cpu']:>20.1f} {row['store_cpu']:>6.1f} "
+            f"{row['stub_cpu']:>6.1f} "
             f"{row['client_cpu']:>8.1f} {ceiling:>16.0f} turns/s"
         )
 

@@ -17,7 +17,7 @@ from sessiongraph.checkpoints.base import Backend, BackendOptions, ExpiryListene
 from sessiongraph.checkpoints.documents import DocumentTable
 from sessiongraph.checkpoints.expiry import TTLSweeper
 from sessiongraph.checkpoints.redis import keys
-from sessiongraph.checkpoints.redis.client import client_options, connect
+from sessiongraph.checkpoints.redis.client import connect
 from sessiongraph.checkpoints.redis.documents import RedisDocumentTable
 from sessiongraph.checkpoints.redis.registry import KEY_PREFIX, RedisThreadRegistry
 from sessiongraph.checkpoints.redis.runs import RedisRunRegistry
@@ -38,21 +38,21 @@ class RedisBackend(Backend):
     async def open(cls, url: str, options: BackendOptions) -> AsyncIterator[RedisBackend]:
         """See :meth:`Backend.open`."""
         async with contextlib.AsyncExitStack() as stack:
-            saver = await stack.enter_async_context(
-                RedisSaver.from_conn_string(url, connection_args=client_options())
-            )
+            # One client (one blocking pool, the timeouts of .client) for every part.
+            client = connect(url)
+            stack.push_async_callback(client.aclose)
+            saver = await stack.enter_async_context(RedisSaver.from_conn_string(redis_client=client))
             await saver.asetup()
             index = options.store_index
             store = await stack.enter_async_context(
                 # One vector index per vector size: a Redis that served another embedder keeps working.
-                RedisStore.from_conn_string(
-                    url,
+                RedisStore(
+                    redis_client=client,
                     index=index,
                     vector_prefix=f"store_vectors_d{index['dims']}" if index else "store_vectors",
                 )
             )
             await store.setup()
-            client = connect(url)
             yield cls(url, saver, store, RedisThreadRegistry(client), runs=RedisRunRegistry(client))
 
     @property

@@ -1,4 +1,9 @@
-"""The Redis client every part of sessiongraph opens: explicit timeouts, health checks, few retries.
+"""The Redis client every part of sessiongraph opens: explicit timeouts, health checks, few retries,
+and a blocking pool.
+
+redis-py's default pool refuses a command once 100 connections are in use (``MaxConnectionsError``
+at once), which a server with a few hundred runs in flight reaches; the pool here holds up to
+:data:`MAX_CONNECTIONS` and makes a command wait up to :data:`POOL_WAIT_S` for a free one.
 
 No wait a server-side command makes (a ``BLPOP`` or ``XREAD BLOCK``) may reach the client's
 socket timeout, or a healthy but quiet connection would be torn down mid-wait: callers block
@@ -11,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -25,6 +30,10 @@ MAX_BLOCK_S = 2.0
 """Longest server-side blocking wait (well under :data:`SOCKET_TIMEOUT_S`)."""
 HEALTH_CHECK_S = 5
 """A pooled connection idle this long is pinged before reuse."""
+MAX_CONNECTIONS = 512
+"""Most connections one client (one process) opens."""
+POOL_WAIT_S = 10.0
+"""Longest wait for a free pooled connection (then a ``ConnectionError``: the store is busy)."""
 
 
 def client_options() -> dict[str, Any]:
@@ -39,5 +48,8 @@ def client_options() -> dict[str, Any]:
 
 
 def connect(url: str) -> Redis:
-    """A client of ``url`` with :func:`client_options`."""
-    return Redis.from_url(url, **client_options())
+    """A client of ``url`` with :func:`client_options` over a blocking pool (closed with it)."""
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_S, **client_options()
+    )
+    return Redis.from_pool(pool)

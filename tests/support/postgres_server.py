@@ -74,6 +74,14 @@ class PostgresServer:
         """``postgresql://postgres@127.0.0.1:PORT/postgres`` of the running server."""
         return self.database_url("postgres")
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process id (its children serve the connections), or ``None``."""
+        try:
+            return int((self._dir / "data" / "postmaster.pid").read_text().split()[0]) if self._dir else None
+        except (OSError, ValueError, IndexError):
+            return None
+
     def database_url(self, database: str) -> str:
         """The URL of ``database`` on this server."""
         if self.port is None:

@@ -126,6 +126,11 @@ class RedisServer:
         self._log: IO[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The server's process id (``None`` when not running)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def url(self) -> str:
         """Connection URL of the running server, e.g. ``redis://127.0.0.1:PORT/0``."""
         if self.port is None or self._process is None:
