@@ -65,6 +65,10 @@ class RedisBackend(Backend):
         assert isinstance(self.registry, RedisThreadRegistry)
         return RedisDocumentTable(self.registry.client, kind)
 
+    async def head_checkpoint_id(self, thread_id: str) -> str | None:
+        """See :meth:`Backend.head_checkpoint_id` (the saver's latest pointer, then the id alone)."""
+        return await keys.head_checkpoint_id(self.checkpointer, thread_id)
+
     async def _prune(self, thread_ids: list[str], keep_latest: int) -> None:
         saver = self.checkpointer
         await saver.aprune(thread_ids, keep_last=keep_latest)

@@ -107,3 +107,17 @@ async def memory_usage(saver: AsyncRedisSaver, keys: list[str]) -> int:
 async def clear_parent(saver: AsyncRedisSaver, doc: CheckpointDoc) -> None:
     """Make a checkpoint a root of its thread (its parent was pruned)."""
     await saver._redis.json().set(doc.key, "$.parent_checkpoint_id", "")
+
+
+async def head_checkpoint_id(saver: AsyncRedisSaver, thread_id: str) -> str | None:
+    """The id of the thread's newest root checkpoint, as ``aget_tuple`` finds it (through the
+    ``checkpoint_latest`` pointer), reading only the id instead of the whole document."""
+    from langgraph.checkpoint.redis.util import from_storage_safe_id
+
+    key = await saver._redis.get(saver._make_redis_checkpoint_latest_key(thread_id, ""))
+    if not key:
+        return None
+    found = await saver._redis.json().get(key.decode() if isinstance(key, bytes) else key, "$.checkpoint_id")
+    if not found:
+        return None
+    return str(from_storage_safe_id(found[0]))
