@@ -118,6 +118,6 @@ async def head_checkpoint_id(saver: AsyncRedisSaver, thread_id: str) -> str | No
     if not key:
         return None
     found = await saver._redis.json().get(key.decode() if isinstance(key, bytes) else key, "$.checkpoint_id")
-    if not found:
+    if not isinstance(found, list) or not found:
         return None
-    return str(from_storage_safe_id(found[0]))
+    return str(from_storage_safe_id(str(found[0])))
