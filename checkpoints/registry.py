@@ -8,8 +8,10 @@ auth is off) and an optional idle TTL in minutes. Implementations: memory, SQLit
 from __future__ import annotations
 
 import abc
+import heapq
+import operator
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -90,12 +92,25 @@ class ThreadQuery:
             return False
         return all(info.metadata.get(k, _MISSING) == v for k, v in (self.metadata or {}).items())
 
-    def page(self, infos: list[ThreadInfo]) -> list[ThreadInfo]:
-        """Filter, sort and slice ``infos`` (ties broken by thread id for a stable order)."""
-        chosen = [i for i in infos if self.matches(i)]
-        reverse = self.sort_order == "desc"
-        chosen.sort(key=lambda i: (getattr(i, self.sort_by), i.thread_id), reverse=reverse)
-        return chosen[self.offset : self.offset + self.limit]
+    @property
+    def filtered(self) -> bool:
+        """Whether any criterion narrows the threads (else every thread matches)."""
+        return bool(self.metadata) or any(
+            value is not None for value in (self.status, self.owner, self.thread_ids)
+        )
+
+    def page(self, infos: Iterable[ThreadInfo]) -> list[ThreadInfo]:
+        """Filter, sort and slice ``infos`` (ties broken by thread id for a stable order); only
+        the page's ``offset + limit`` first threads are ever ordered."""
+        wanted = self.offset + self.limit
+        if self.limit <= 0 or wanted <= 0:
+            return []
+        chosen: Iterable[ThreadInfo] = infos
+        if self.filtered:
+            ids = set(self.thread_ids) if self.thread_ids is not None else None
+            chosen = (i for i in infos if (ids is None or i.thread_id in ids) and self.matches(i))
+        top = heapq.nlargest if self.sort_order == "desc" else heapq.nsmallest
+        return top(wanted, chosen, key=operator.attrgetter(self.sort_by, "thread_id"))[self.offset :]
 
 
 _MISSING = object()

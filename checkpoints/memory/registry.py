@@ -35,9 +35,14 @@ class MemoryThreadRegistry(ThreadRegistry):
         return info
 
     async def search(self, query: ThreadQuery) -> list[ThreadInfo]:
-        return query.page(list(self._threads.values()))
+        # Most recently used last, which is close to newest last: the top-k pass then rarely
+        # replaces its candidates when it reads newest first.
+        threads = self._threads.values()
+        return query.page(reversed(threads) if query.sort_order == "desc" else threads)
 
     async def count(self, query: ThreadQuery) -> int:
+        if not query.filtered:
+            return len(self._threads)
         return sum(1 for info in self._threads.values() if query.matches(info))
 
     async def save(self, info: ThreadInfo) -> None:
