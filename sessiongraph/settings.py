@@ -211,7 +211,7 @@ class Settings(BaseSettings):
         default=4,
         gt=0,
         description=(
-            "Runs of one owner (one client address without auth) executing at once on this server; "
+            "Runs of one owner (an API key's owner; no cap without auth) executing at once on this server; "
             "the owner's further runs wait, so one owner cannot hold every run slot."
         ),
     )
