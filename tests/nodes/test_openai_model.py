@@ -3,6 +3,8 @@ OpenAI-compatible server, plain, streamed, with tools and as a structured call."
 
 from __future__ import annotations
 
+import asyncio
+
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
@@ -59,3 +61,20 @@ def test_settings_models_are_server_clients(openai_stub: OpenAIStubServer) -> No
     model = create_chat_model(settings=settings)
     assert isinstance(model, ServerChatOpenAI)
     assert model.http_async_client is not None
+
+
+def test_each_event_loop_calls_the_model_over_its_own_connections(openai_stub: OpenAIStubServer) -> None:
+    """A model's HTTP connections belong to the loop that opened them: a CLI or notebook that runs
+    ``asyncio.run`` twice must get a working model each time."""
+    settings = Settings(model="openai:stub", openai_base_url=openai_stub.base_url)
+
+    async def ask() -> tuple[object, str]:
+        model = create_chat_model(settings=settings)
+        assert create_chat_model(settings=settings) is model  # one per loop, reused within it
+        reply = await model.ainvoke(MESSAGES)
+        return model, str(reply.content)
+
+    first, first_reply = asyncio.run(ask())
+    second, second_reply = asyncio.run(ask())
+    assert first is not second
+    assert first_reply == second_reply != ""
