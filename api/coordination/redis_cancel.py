@@ -64,6 +64,7 @@ class RedisCancelBus(CancelBus):
                         await handler(request["run_id"], request["action"])
                     except Exception:
                         log.exception("cancel request %r failed", request)
-            except RedisError:
-                log.exception("cancel listener lost Redis; reconnecting")
+            except RedisError as exc:
+                # An outage is expected to happen; one line per attempt, no traceback.
+                log.warning("cancel listener lost Redis (%s); reconnecting", exc)
                 await asyncio.sleep(_RECONNECT_DELAY_S)
