@@ -36,6 +36,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from sessiongraph.api.background import in_background
 from sessiongraph.api.coordination.interfaces import ThreadLock
+from sessiongraph.api.coordination.memory import MemoryThreadLock
 from sessiongraph.api.coordination.postgres_listener import PostgresListener
 from sessiongraph.checkpoints.postgres.schema import LOCK_CHANNEL
 
@@ -68,7 +69,7 @@ class PostgresThreadLock(ThreadLock):
         # The tokens whose row exists (checked once): the leases to renew.
         self._leases: set[str] = set()
         # Runs of this process join a thread's queue in the order they asked for it.
-        self._arrivals: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        self._arrivals = MemoryThreadLock()
         listener.on(LOCK_CHANNEL, self._wake)
         listener.on_reconnect(self._wake_all)
 
@@ -84,7 +85,7 @@ class PostgresThreadLock(ThreadLock):
         token = uuid.uuid4().hex
         woken = self._tokens[token] = asyncio.Event()
         try:
-            async with self._arrival(thread_id):
+            async with self._arrivals.hold(thread_id):
                 held = await self._check(thread_id, token)
             self._leases.add(token)
             while not held:
@@ -107,18 +108,6 @@ class PostgresThreadLock(ThreadLock):
             )
             row = await cursor.fetchone()
         return int(row["n"]) if row else 0
-
-    @contextlib.asynccontextmanager
-    async def _arrival(self, thread_id: str) -> AsyncIterator[None]:
-        lock, users = self._arrivals.setdefault(thread_id, (asyncio.Lock(), [0]))
-        users[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._arrivals[thread_id]
 
     async def _check(self, thread_id: str, token: str) -> bool:
         async with self._pool.connection() as conn:

@@ -7,39 +7,24 @@ owned are reclaimed by the others (:meth:`RunManager.recover`).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import uuid
-from collections.abc import AsyncIterator
-
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from sessiongraph.api.background import in_background
-from sessiongraph.api.coordination.interfaces import Workers
-
-log = logging.getLogger("sessiongraph.api.coordination.redis_workers")
+from sessiongraph.api.coordination.leased_workers import LeasedWorkers
 
 WORKER_PREFIX = "sessiongraph:worker:"
 CLAIM_PREFIX = "sessiongraph:reclaim:"
 
 
-class RedisWorkers(Workers):
+class RedisWorkers(LeasedWorkers):
     """Replica leases in Redis (see the module docstring)."""
 
-    def __init__(self, client: Redis, *, lease_s: float = 15.0) -> None:
-        self._client = client
-        self.lease_s = lease_s
-        self.worker_id = uuid.uuid4().hex
+    store = "Redis"
+    store_errors = (RedisError,)
 
-    async def alive(self, worker_id: str | None) -> bool:
-        """See :meth:`Workers.alive`."""
-        if worker_id is None:
-            return False
-        if worker_id == self.worker_id:
-            return True
-        return bool(await self._client.exists(WORKER_PREFIX + worker_id))
+    def __init__(self, client: Redis, *, lease_s: float = 15.0) -> None:
+        super().__init__(lease_s=lease_s)
+        self._client = client
 
     async def claim(self, run_id: str) -> bool:
         """See :meth:`Workers.claim`: ``SET NX`` with a lease (a claimer that dies lets go)."""
@@ -49,22 +34,8 @@ class RedisWorkers(Workers):
     async def _renew(self) -> None:
         await self._client.set(WORKER_PREFIX + self.worker_id, "1", px=int(self.lease_s * 1000))
 
-    @contextlib.asynccontextmanager
-    async def heartbeats(self) -> AsyncIterator[None]:
-        """See :meth:`Workers.heartbeats`."""
-        with contextlib.suppress(RedisError):
-            await self._renew()
-        try:
-            async with in_background(self._beat(), "worker-heartbeat"):
-                yield
-        finally:
-            with contextlib.suppress(RedisError):
-                await self._client.delete(WORKER_PREFIX + self.worker_id)
+    async def _lease_held(self, worker_id: str) -> bool:
+        return bool(await self._client.exists(WORKER_PREFIX + worker_id))
 
-    async def _beat(self) -> None:
-        while True:
-            await asyncio.sleep(self.lease_s / 3)
-            try:
-                await self._renew()
-            except RedisError as exc:
-                log.warning("worker heartbeat failed (Redis unreachable?): %r", exc)
+    async def _drop_lease(self) -> None:
+        await self._client.delete(WORKER_PREFIX + self.worker_id)
