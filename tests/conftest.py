@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,26 +11,9 @@ import redis
 from support.openai_stub import OpenAIStubServer
 from support.postgres_server import PostgresServer, PostgresUnavailable
 from support.redis_server import RedisServer, RedisUnavailable
+from support.started import started
 
 # --- Redis ---
-
-
-def _in_ci() -> bool:
-    """True when running under CI (``CI=true``), where a missing Redis must fail, not skip."""
-    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
-
-
-def _start_redis_server() -> RedisServer:
-    """Start a RedisServer; on failure fail under CI, otherwise skip."""
-    try:
-        server = RedisServer()
-        server.start()
-        return server
-    except RedisUnavailable as exc:
-        message = f"Redis test server unavailable: {exc}"
-    if _in_ci():
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
@@ -41,11 +23,8 @@ def redis_url() -> Iterator[str]:
     Skips dependent tests if the server cannot be started, except under ``CI=true``,
     where it fails them instead.
     """
-    server = _start_redis_server()
-    try:
+    with started(RedisServer(), "Redis", RedisUnavailable) as server:
         yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -69,19 +48,10 @@ KEPT_TABLES = ("checkpoint_migrations", "store_migrations", "vector_migrations",
 def postgres_url() -> Iterator[str]:
     """URL of a database on one PostgreSQL server shared by the whole session (started here,
     installed with apt-get when missing). Skips without Postgres, except under ``CI=true``."""
-    try:
-        server = PostgresServer()
-        server.start()
-    except PostgresUnavailable as exc:
-        if _in_ci():
-            pytest.fail(f"PostgreSQL test server unavailable: {exc}", pytrace=False)
-        pytest.skip(f"PostgreSQL test server unavailable: {exc}")
-    try:
+    with started(PostgresServer(), "PostgreSQL", PostgresUnavailable) as server:
         with psycopg.connect(server.url, autocommit=True) as conn:
             conn.execute("CREATE DATABASE sessiongraph")
         yield server.database_url("sessiongraph")
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any
@@ -12,6 +11,7 @@ from apiharness import FakeClock, LiveServer, running, server_settings
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from support.postgres_server import PostgresServer, PostgresUnavailable
+from support.started import started
 
 
 @pytest.fixture
@@ -61,14 +61,5 @@ async def sqlite_client(sqlite_server: LiveServer) -> AsyncIterator[LangGraphCli
 @pytest.fixture
 def own_postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL server of this test alone, so that it can be restarted."""
-    server = PostgresServer()
-    try:
-        server.start()
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI", "").lower() in {"true", "1", "yes"}:
-            pytest.fail(f"PostgreSQL test server unavailable: {exc}", pytrace=False)
-        pytest.skip(f"PostgreSQL test server unavailable: {exc}")
-    try:
+    with started(PostgresServer(), "PostgreSQL", PostgresUnavailable) as server:
         yield server
-    finally:
-        server.stop()

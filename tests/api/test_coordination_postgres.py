@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
+from support import broker_contract
 from support.polling import until
 from support.postgres_server import PostgresServer
 
@@ -191,39 +192,11 @@ async def test_a_lapsed_holder_row_lets_the_next_waiter_in(replicas: OpenReplica
 
 async def test_broker_ids_replay_and_close_across_replicas(replicas: OpenReplica) -> None:
     publisher, reader = (await replicas(), await replicas())
-    await publisher.broker.open("run")
-    for i in (1, 2, 3):
-        await publisher.broker.publish("run", "values", f"{i}".encode())
-    replay = await reader.broker.subscribe("run", 1)
-    live = await reader.broker.subscribe("run", None)
-    assert not await reader.broker.wait_closed("run", 0.01)
-    await publisher.broker.publish("run", "end", b"null")
-    await publisher.broker.close("run")
-    assert await reader.broker.wait_closed("run", DEADLINE_S)
-    replayed = [e async for e in replay]
-    assert [(e.seq, e.event, e.data) for e in replayed] == [
-        (2, "values", b"2"),
-        (3, "values", b"3"),
-        (4, "end", b"null"),
-    ]
-    assert [e.seq async for e in live if e is not None] == [4]
-    assert [e async for e in await reader.broker.subscribe("run", None)] == []
-    assert [e.seq async for e in await reader.broker.subscribe("run", 3)] == [4]
-    assert [e async for e in await reader.broker.subscribe("unknown", 0)] == []
-    assert await reader.broker.wait_closed("unknown", 0.01)
-    await publisher.broker.publish("run", "late", b"1")
-    assert [e.seq async for e in await reader.broker.subscribe("run", 0)] == [1, 2, 3, 4]
+    await broker_contract.replays_and_closes_across(publisher.broker, reader.broker, DEADLINE_S)
 
 
 async def test_broker_heartbeats_while_silent(replicas: OpenReplica) -> None:
-    broker = (await replicas(heartbeat=0.02)).broker
-    await broker.open("quiet")
-    items = aiter(await broker.subscribe("quiet", 0))
-    assert await anext(items) is None
-    await broker.publish("quiet", "metadata", b"{}")
-    assert (await anext(items)).seq == 1  # type: ignore[union-attr]
-    await broker.close("quiet")
-    assert [e async for e in items if e is not None] == []
+    await broker_contract.heartbeats_while_silent((await replicas(heartbeat=0.02)).broker)
 
 
 async def test_notify_wakes_subscribers_and_waiters_on_another_replica(replicas: OpenReplica) -> None:

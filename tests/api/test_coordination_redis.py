@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from redis.asyncio import Redis
+from support import broker_contract
 from support.polling import until
 
 from sessiongraph.api.coordination import RunRecord
@@ -157,37 +158,8 @@ async def test_registry_is_shared_and_keeps_the_newest(clients: Callable[[], Red
 async def test_broker_ids_replay_and_close_across_clients(clients: Callable[[], Redis]) -> None:
     publisher = RedisStreamBroker(clients(), heartbeat=0.05)
     reader = RedisStreamBroker(clients(), heartbeat=0.05)
-    await publisher.open("run")
-    for i in (1, 2, 3):
-        await publisher.publish("run", "values", f"{i}".encode())
-    replay = await reader.subscribe("run", 1)
-    live = await reader.subscribe("run", None)
-    assert not await reader.wait_closed("run", 0.01)
-    await publisher.publish("run", "end", b"null")
-    await publisher.close("run")
-    assert await reader.wait_closed("run", DEADLINE_S)
-    replayed = [e async for e in replay]
-    assert [(e.seq, e.event, e.data) for e in replayed] == [
-        (2, "values", b"2"),
-        (3, "values", b"3"),
-        (4, "end", b"null"),
-    ]
-    assert [e.seq async for e in live if e is not None] == [4]
-    assert [e async for e in await reader.subscribe("run", None)] == []
-    assert [e.seq async for e in await reader.subscribe("run", 3)] == [4]
-    assert [e async for e in await reader.subscribe("unknown", 0)] == []
-    assert await reader.wait_closed("unknown", 0.01)
-    await publisher.publish("run", "late", b"1")
-    assert [e.seq async for e in await reader.subscribe("run", 0)] == [1, 2, 3, 4]
+    await broker_contract.replays_and_closes_across(publisher, reader, DEADLINE_S)
 
 
 async def test_broker_heartbeats_while_silent(clients: Callable[[], Redis]) -> None:
-    broker = RedisStreamBroker(clients(), heartbeat=0.02)
-    await broker.open("quiet")
-    subscription = await broker.subscribe("quiet", 0)
-    items = aiter(subscription)
-    assert await anext(items) is None
-    await broker.publish("quiet", "metadata", b"{}")
-    assert (await anext(items)).seq == 1  # type: ignore[union-attr]
-    await broker.close("quiet")
-    assert [e async for e in items if e is not None] == []
+    await broker_contract.heartbeats_while_silent(RedisStreamBroker(clients(), heartbeat=0.02))

@@ -10,7 +10,6 @@ and its partial turn rolled back, the thread is not stuck, and the next turn wor
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -20,6 +19,7 @@ from langgraph_sdk import get_client
 from support.messages import contents, say
 from support.polling import until
 from support.redis_server import RedisServer, RedisUnavailable
+from support.started import started
 
 from sessiongraph.checkpoints.redis.client import SOCKET_TIMEOUT_S
 
@@ -30,17 +30,8 @@ RECOVERY_TIMEOUT_S = 30.0
 @pytest.fixture
 def persistent_redis() -> Iterator[RedisServer]:
     """A Redis of this test alone, with an append-only file, so that it can be restarted."""
-    server = RedisServer(persistent=True)
-    try:
-        server.start()
-    except RedisUnavailable as exc:
-        if os.environ.get("CI", "").lower() in {"true", "1", "yes"}:
-            pytest.fail(f"Redis test server unavailable: {exc}", pytrace=False)
-        pytest.skip(f"Redis test server unavailable: {exc}")
-    try:
+    with started(RedisServer(persistent=True), "Redis", RedisUnavailable) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _names_redis(response: httpx.Response) -> bool:
