@@ -68,8 +68,9 @@ class ThreadLock(abc.ABC):
 class Workers(abc.ABC):
     """Which server processes are alive: a run whose worker is not is a crash's leftover.
 
-    In-process coordination knows only itself; on Redis each replica holds a lease it renews
-    with heartbeats, and a replica whose lease lapsed is dead.
+    In-process coordination knows only itself; on Redis and PostgreSQL each replica holds a
+    lease it renews with heartbeats (:mod:`.leased_workers`), and a replica whose lease lapsed
+    is dead.
     """
 
     worker_id: str
