@@ -105,10 +105,7 @@ class ThreadQuery:
         wanted = self.offset + self.limit
         if self.limit <= 0 or wanted <= 0:
             return []
-        chosen: Iterable[ThreadInfo] = infos
-        if self.filtered:
-            ids = set(self.thread_ids) if self.thread_ids is not None else None
-            chosen = (i for i in infos if (ids is None or i.thread_id in ids) and self.matches(i))
+        chosen = (i for i in infos if self.matches(i)) if self.filtered else infos
         top = heapq.nlargest if self.sort_order == "desc" else heapq.nsmallest
         return top(wanted, chosen, key=operator.attrgetter(self.sort_by, "thread_id"))[self.offset :]
 
